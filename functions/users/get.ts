@@ -1,0 +1,23 @@
+// GET /user/{user_id}: one user.
+import { users } from '../../layers/db/users';
+import { notFound } from '../../layers/http/errors';
+import { lambda, route } from '../../layers/http/route';
+import { PublicUser, UserIdParams } from '../../layers/http/schemas';
+
+export const getUser = route({
+  method: 'GET',
+  url: '/user/:user_id',
+  summary: 'Get a user by id',
+  tags: ['users'],
+  auth: 'required',
+  errors: [404],
+  schema: { params: UserIdParams, response: { 200: PublicUser } },
+  async handle({ params, user }) {
+    // The caller's own record was just read to authenticate; no second query for it.
+    const found = params.user_id === user.id ? user : await users.findById(params.user_id);
+    if (!found) throw notFound(`user ${params.user_id} does not exist`);
+    return found;
+  },
+});
+
+export const handler = lambda(getUser);

@@ -1,0 +1,40 @@
+// Which database errors mean "the database cannot be reached" (answered 503) rather than a bug.
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// SQLSTATE: 08xxx connection exception, 57P0x shutdown / cannot connect now, 53300 too many connections.
+const SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
+const MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'Query read timeout',
+  'connection timeout',
+  'Client has encountered a connection error',
+  'database deadline exceeded',
+];
+
+export class DatabaseDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`database deadline exceeded (${ms} ms)`);
+    this.name = 'DatabaseDeadlineError';
+  }
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  if (err instanceof DatabaseDeadlineError) return true;
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || SQLSTATE.test(e.code))) return true;
+  return typeof e.message === 'string' && MESSAGES.some((m) => (e.message as string).includes(m));
+}
+
+/** Races a database call against a deadline, so a frozen server cannot hang a request. */
+export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseDeadlineError(ms)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

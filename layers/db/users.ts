@@ -1,0 +1,54 @@
+// The users store: all SQL about users lives here, always with parameters.
+import { conflict } from '../http/errors';
+import { appDatabase } from './pool';
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  created_at: Date;
+}
+export interface StoredUser extends PublicUser {
+  password_hash: string;
+}
+
+const PUBLIC = 'id, username, created_at';
+const UNIQUE_VIOLATION = '23505';
+
+export const users = {
+  async create(username: string, passwordHash: string): Promise<PublicUser> {
+    try {
+      return await appDatabase().one<PublicUser>(
+        `INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING ${PUBLIC}`,
+        [username, passwordHash],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw conflict(`username "${username}" is already taken`);
+      throw err;
+    }
+  },
+
+  /** Case-insensitive lookup, with the password hash, for logging in. */
+  findByName(username: string): Promise<StoredUser | null> {
+    return appDatabase().oneOrNone<StoredUser>(
+      `SELECT ${PUBLIC}, password_hash FROM users WHERE lower(username) = lower($1)`,
+      [username],
+    );
+  },
+
+  findById(id: string): Promise<PublicUser | null> {
+    return appDatabase().oneOrNone<PublicUser>(`SELECT ${PUBLIC} FROM users WHERE id = $1`, [id]);
+  },
+
+  list(limit: number, offset: number): Promise<PublicUser[]> {
+    return appDatabase().any<PublicUser>(
+      `SELECT ${PUBLIC} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2`,
+      [limit, offset],
+    );
+  },
+
+  /** Deletes a user; false when there was none. */
+  async remove(id: string): Promise<boolean> {
+    const result = await appDatabase().result('DELETE FROM users WHERE id = $1', [id]);
+    return result.rowCount === 1;
+  },
+};

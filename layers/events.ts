@@ -1,0 +1,19 @@
+// Log event names and their fields: one definition shared by the functions, the tests and the dashboard.
+export const EVENTS = {
+  cacheHit: { name: 'weather.cache_hit', service: 'weather-service', fields: ['city'] },
+  cacheMiss: { name: 'weather.cache_miss', service: 'weather-service', fields: ['city'] },
+  externalRequest: { name: 'weather.external_request', service: 'weather-service', fields: ['city', 'status', 'duration_ms'] },
+  loginSucceeded: { name: 'auth.login_succeeded', service: 'app-backend', fields: ['username'] },
+  loginFailed: { name: 'auth.login_failed', service: 'app-backend', fields: ['username', 'reason'] },
+  userRegistered: { name: 'user.registered', service: 'app-backend', fields: ['user_id'] },
+  userDeleted: { name: 'user.deleted', service: 'app-backend', fields: ['user_id'] },
+} as const;
+
+export type EventKey = keyof typeof EVENTS;
+export type EventName = (typeof EVENTS)[EventKey]['name'];
+export type EventFields<K extends EventKey> = Record<(typeof EVENTS)[K]['fields'][number], string | number>;
+
+/** Every JSON log line carries these keys. */
+export const LOG_LINE_KEYS = ['level', 'message', 'timestamp', 'service', 'request_id'] as const;
+/** The only keys promoted to Loki labels (low cardinality). */
+export const LOG_LABELS = ['service', 'level', 'event'] as const;

@@ -1,0 +1,39 @@
+// One structured logger per service (Powertools), with the request id attached to every line.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EVENTS, type EventFields, type EventKey } from '../events';
+
+const KEY = Symbol.for('platform.logger');
+type Global = typeof globalThis & { [KEY]?: Logger };
+
+/** The process-wide Powertools logger; POWERTOOLS_SERVICE_NAME names the service. */
+export function baseLogger(): Logger {
+  const g = globalThis as Global;
+  g[KEY] ??= new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'app-backend' });
+  return g[KEY];
+}
+
+export interface RequestLogger {
+  readonly requestId: string;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  event<K extends EventKey>(key: K, fields: EventFields<K>, level?: 'info' | 'warn'): void;
+}
+
+/**
+ * A logger bound to one request. The id goes into each call instead of appendKeys(), because
+ * serverless-offline runs concurrent requests in one process and shared keys would interleave.
+ */
+export function requestLogger(requestId: string): RequestLogger {
+  const log = baseLogger();
+  return {
+    requestId,
+    info: (message, fields) => log.info(message, { request_id: requestId, ...fields }),
+    warn: (message, fields) => log.warn(message, { request_id: requestId, ...fields }),
+    error: (message, fields) => log.error(message, { request_id: requestId, ...fields }),
+    event(key, fields, level = 'info') {
+      const { name } = EVENTS[key];
+      log[level](name, { request_id: requestId, event: name, ...fields });
+    },
+  };
+}

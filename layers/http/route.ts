@@ -1,0 +1,227 @@
+// The fastify app factory: each Lambda handler is a tiny fastify app built from one route spec.
+import { randomUUID } from 'node:crypto';
+import awsLambdaFastify from '@fastify/aws-lambda';
+import formBody from '@fastify/formbody';
+import type { Static, TSchema } from '@sinclair/typebox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
+import { authenticate, type CurrentUser } from '../auth/current-user';
+import { isDatabaseUnavailable } from '../db/availability';
+import { HttpProblem, Problem, PROBLEM_CONTENT_TYPE, problemBody } from './errors';
+import { requestLogger, type RequestLogger } from './logger';
+
+type Maybe<S> = S extends TSchema ? Static<S> : undefined;
+export type AuthMode = 'required' | 'none';
+
+export interface RouteSchema {
+  body?: TSchema;
+  querystring?: TSchema;
+  params?: TSchema;
+  response: Record<number, TSchema>;
+}
+
+export interface RouteContext<S extends RouteSchema, A extends AuthMode> {
+  body: Maybe<S['body']>;
+  query: Maybe<S['querystring']>;
+  params: Maybe<S['params']>;
+  user: A extends 'required' ? CurrentUser : undefined;
+  headers: FastifyRequest['headers'];
+  log: RequestLogger;
+  reply: FastifyReply;
+}
+
+export interface RouteSpec<S extends RouteSchema = RouteSchema, A extends AuthMode = AuthMode> {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** fastify path syntax: /user/:user_id */
+  url: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  auth: A;
+  schema: S;
+  /** Status of a successful answer (default 200). */
+  status?: number;
+  /** Problem statuses this operation can answer beyond the ones derived from the spec. */
+  errors?: number[];
+  /** Also accept application/x-www-form-urlencoded bodies. */
+  forms?: boolean;
+  /** Whether the handler touches the database (adds 503 to the documented answers). Default true. */
+  database?: boolean;
+  handle(ctx: RouteContext<S, A>): Promise<unknown>;
+}
+
+/** Typed identity: lets a route file declare its spec with inferred body/query/params types. */
+export function route<S extends RouteSchema, A extends AuthMode>(spec: RouteSpec<S, A>): RouteSpec<S, A> {
+  return spec;
+}
+
+// Bodies are validated strictly (a number where a string is expected is a 400); query strings and path
+// parameters are text by nature, so they are coerced ("limit=10" becomes 10). Compiled once per process.
+const ajvOptions = { allErrors: false, removeAdditional: false, useDefaults: true, allowUnionTypes: true } as const;
+const strictAjv = addFormats(new Ajv({ ...ajvOptions, coerceTypes: false }));
+const coercingAjv = addFormats(new Ajv({ ...ajvOptions, coerceTypes: true }));
+for (const ajv of [strictAjv, coercingAjv]) ajv.addKeyword('example');
+
+/** The documented problem statuses of a route, derived from what it declares. */
+export function problemStatuses(spec: RouteSpec): number[] {
+  const statuses = new Set(spec.errors ?? []);
+  const { body, querystring, params } = spec.schema;
+  if (body || querystring || params) statuses.add(400);
+  if (body) {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  if (spec.auth === 'required') statuses.add(401);
+  if (spec.database !== false) statuses.add(503);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function fastifySchema(spec: RouteSpec): FastifySchema & Record<string, unknown> {
+  const response: Record<number, unknown> = { ...spec.schema.response };
+  for (const status of problemStatuses(spec)) {
+    response[status] ??= { ...Problem, description: problemDescription(status) };
+  }
+  return {
+    summary: spec.summary,
+    description: spec.description,
+    tags: spec.tags,
+    security: spec.auth === 'required' ? [{ OAuth2PasswordBearer: [] }] : [],
+    ...(spec.schema.body ? { body: spec.schema.body } : {}),
+    ...(spec.schema.querystring ? { querystring: spec.schema.querystring } : {}),
+    ...(spec.schema.params ? { params: spec.schema.params } : {}),
+    response,
+  };
+}
+
+function problemDescription(status: number): string {
+  const text: Record<number, string> = {
+    400: 'Malformed request: the detail names the field',
+    401: 'Missing, malformed, expired or revoked credentials',
+    403: 'Authenticated, but not allowed to do this',
+    404: 'No such resource',
+    409: 'Conflicts with an existing resource',
+    413: 'Request body too large',
+    415: 'Unsupported content type',
+    429: 'Rate limit reached at the ingress; see Retry-After',
+    503: 'A dependency (database or upstream) is unavailable',
+    504: 'A dependency did not answer in time',
+  };
+  return text[status] ?? 'Problem';
+}
+
+/** Maps any error to the status, detail and headers of its problem+json answer. */
+export function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  const e = err as { validation?: unknown; validationContext?: string; statusCode?: number; message?: string; code?: string };
+  if (e.validation) return new HttpProblem(400, e.message ?? 'invalid request');
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new HttpProblem(e.statusCode, clientErrorDetail(e.code, e.message));
+  }
+  if (isDatabaseUnavailable(err)) return new HttpProblem(503, 'the database is unavailable, try again shortly');
+  return new HttpProblem(500, 'internal error');
+}
+
+function clientErrorDetail(code: string | undefined, message: string | undefined): string {
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'unsupported content type';
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'the JSON body is empty';
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'the request body is too large';
+  return message ?? 'bad request';
+}
+
+export interface AppOptions {
+  /** Called with the app before routes are added (docs plugins). */
+  setup?: (app: FastifyInstance) => Promise<void> | void;
+  /** The answer for a request no route matches (default 404). */
+  notFound?: (method: string, path: string) => HttpProblem;
+}
+
+const defaultNotFound = (method: string, path: string) => new HttpProblem(404, `no route for ${method} ${path}`);
+
+/** Builds one fastify app serving the given routes, with the shared error model and logger. */
+export async function buildApp(specs: RouteSpec[], options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    genReqId: (req) => headerValue(req.headers['x-request-id']) || randomUUID(),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
+  if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: 64 * 1024 });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const problem = toProblem(err);
+    const log = requestLogger(request.id);
+    if (problem.status >= 500) {
+      log.error('request failed', { status: problem.status, error: (err as Error).name, code: (err as { code?: string }).code, reason: (err as Error).message });
+    }
+    return sendProblem(reply, problem, request.id);
+  });
+  const notFound = options.notFound ?? defaultNotFound;
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, notFound(request.method, request.url.split('?')[0]), request.id));
+  await options.setup?.(app);
+  for (const spec of specs) addRoute(app, spec);
+  return app;
+}
+
+function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: string) {
+  return reply
+    .code(problem.status)
+    .headers(problem.headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemBody(problem.status, problem.detail, requestId));
+}
+
+// serverless-offline passes this constant as the API Gateway request id: not an id worth keeping.
+const OFFLINE_PLACEHOLDER = 'offlineContext_';
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v && /^[\w.:-]{1,128}$/.test(v) && !v.startsWith(OFFLINE_PLACEHOLDER) ? v : undefined;
+}
+
+function addRoute(app: FastifyInstance, spec: RouteSpec) {
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    schema: fastifySchema(spec),
+    handler: async (request, reply) => {
+      const log = requestLogger(request.id);
+      const user = spec.auth === 'required' ? await authenticate(request.headers.authorization) : undefined;
+      const result = await spec.handle({
+        body: request.body,
+        query: request.query,
+        params: request.params,
+        user,
+        headers: request.headers,
+        log,
+        reply,
+      } as RouteContext<RouteSchema, AuthMode>);
+      if (reply.sent) return reply;
+      reply.code(reply.statusCode !== 200 ? reply.statusCode : (spec.status ?? 200));
+      return result === undefined ? reply.send() : result;
+    },
+  });
+}
+
+type LambdaProxy = ReturnType<typeof awsLambdaFastify>;
+
+/** Turns route specs into an API Gateway (v1 or v2) Lambda handler. The app is built once per process. */
+export function lambda(specs: RouteSpec | RouteSpec[], options: AppOptions = {}): LambdaProxy {
+  let proxy: Promise<LambdaProxy> | undefined;
+  const init = async () => {
+    const app = await buildApp(Array.isArray(specs) ? specs : [specs], options);
+    const handle = awsLambdaFastify(app, { binaryMimeTypes: ['image/png', 'image/x-icon', 'application/octet-stream'] });
+    await app.ready();
+    return handle;
+  };
+  return ((event: unknown, context: unknown) => {
+    proxy ??= init().catch((err) => {
+      proxy = undefined;
+      throw err;
+    });
+    return proxy.then((handle) => (handle as (e: unknown, c: unknown) => Promise<unknown>)(event, context));
+  }) as LambdaProxy;
+}

@@ -1,0 +1,73 @@
+// JSON schemas shared by routes: they validate requests, serialize responses and feed /openapi.json.
+import { Type } from '@sinclair/typebox';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../auth/passwords';
+
+export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]{3,32}$';
+
+export const Username = Type.String({
+  minLength: 3,
+  maxLength: 32,
+  pattern: USERNAME_PATTERN,
+  description: '3 to 32 characters of A-Z a-z 0-9 _ . - (unique, case-insensitive)',
+  example: 'ada_lovelace',
+});
+
+export const Password = Type.String({
+  minLength: PASSWORD_MIN_BYTES,
+  maxLength: PASSWORD_MAX_BYTES,
+  description: `${PASSWORD_MIN_BYTES} to ${PASSWORD_MAX_BYTES} bytes in UTF-8 (bcrypt's limit; longer is refused, not truncated)`,
+  format: 'password',
+  example: 'correct horse battery',
+});
+
+export const PublicUser = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    username: Type.String(),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { description: 'A user, as anyone signed in may see it' },
+);
+
+export const UserIdParams = Type.Object({
+  user_id: Type.String({ format: 'uuid', description: 'The user id (a UUID)' }),
+});
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String({ description: 'HS256 JWT with sub, iat, exp, iss' }),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until the token expires' }),
+});
+
+export const HealthReport = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  checks: Type.Object({ database: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]) }),
+});
+
+/** Any Unicode letters, spaces, - ' . and an optional ",CC" country code. */
+export const CITY_PATTERN = "^(?=.{1,100}$)[\\p{L}\\p{M}][\\p{L}\\p{M} .'\\-]*(,[A-Za-z]{2})?$";
+
+export const CityParams = Type.Object({
+  city: Type.String({
+    minLength: 1,
+    maxLength: 100,
+    pattern: CITY_PATTERN,
+    description: "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded)",
+    example: 'São Paulo,BR',
+  }),
+});
+
+export const WeatherReport = Type.Object({
+  city: Type.String(),
+  country: Type.String(),
+  temperature_c: Type.Number(),
+  feels_like_c: Type.Number(),
+  humidity: Type.Integer({ description: 'percent' }),
+  pressure_hpa: Type.Number(),
+  wind_speed_ms: Type.Number(),
+  description: Type.String(),
+  observed_at: Type.String({ format: 'date-time' }),
+  fetched_at: Type.String({ format: 'date-time' }),
+  cached: Type.Boolean({ description: 'Answered from the cache without calling the upstream' }),
+  stale: Type.Boolean({ description: 'Older than the cache TTL, served because the upstream failed' }),
+});
