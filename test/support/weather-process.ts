@@ -1,0 +1,22 @@
+// The weather service's routes on a free port in a process of its own (see startWeatherProcess).
+// Prints {"ready":true,"url":...} on stdout when listening; SIGTERM stops it.
+import { weatherRoutes } from '../../functions/weather/routes';
+import { closeDatabases } from '../../layers/db/pool';
+import { buildApp } from '../../layers/http/route';
+
+async function main() {
+  const app = await buildApp(weatherRoutes);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` })}\n`);
+  process.once('SIGTERM', async () => {
+    await app.close();
+    await closeDatabases();
+    process.exit(0);
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`weather process failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});
