@@ -17,3 +17,12 @@ export type EventFields<K extends EventKey> = Record<(typeof EVENTS)[K]['fields'
 export const LOG_LINE_KEYS = ['level', 'message', 'timestamp', 'service', 'request_id'] as const;
 /** The only keys promoted to Loki labels (low cardinality). */
 export const LOG_LABELS = ['service', 'level', 'event'] as const;
+
+/**
+ * HAProxy's access log (local/logs/haproxy.log): one JSON object per line with these keys. The dashboard's
+ * request-rate and error panels read them; `service` is always "haproxy".
+ */
+export const ACCESS_LOG = {
+  service: 'haproxy',
+  fields: ['timestamp', 'service', 'request_id', 'client_ip', 'method', 'path', 'status', 'duration_ms', 'backend', 'server', 'bytes'],
+} as const;

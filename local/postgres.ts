@@ -91,7 +91,7 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
     onLog: opts.onLog ?? (() => undefined),
-    onError: opts.onLog ?? (() => undefined),
+    onError: (err: unknown) => opts.onLog?.(String(err)),
   });
   if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) await server.initialise();
   // A server killed earlier leaves its lock file behind; postgres itself checks whether that pid lives.

@@ -3,10 +3,18 @@ import { randomUUID } from 'node:crypto';
 import awsLambdaFastify from '@fastify/aws-lambda';
 import formBody from '@fastify/formbody';
 import type { Static, TSchema } from '@sinclair/typebox';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResult,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { authenticate, type CurrentUser } from '../auth/current-user';
+import { ConfigError } from '../config';
 import { isDatabaseUnavailable } from '../db/availability';
 import { HttpProblem, Problem, PROBLEM_CONTENT_TYPE, problemBody } from './errors';
 import { requestLogger, type RequestLogger } from './logger';
@@ -80,7 +88,7 @@ export function problemStatuses(spec: RouteSpec): number[] {
 function fastifySchema(spec: RouteSpec): FastifySchema & Record<string, unknown> {
   const response: Record<number, unknown> = { ...spec.schema.response };
   for (const status of problemStatuses(spec)) {
-    response[status] ??= { ...Problem, description: problemDescription(status) };
+    response[status] ??= { description: problemDescription(status), content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } };
   }
   return {
     summary: spec.summary,
@@ -88,6 +96,7 @@ function fastifySchema(spec: RouteSpec): FastifySchema & Record<string, unknown>
     tags: spec.tags,
     security: spec.auth === 'required' ? [{ OAuth2PasswordBearer: [] }] : [],
     ...(spec.schema.body ? { body: spec.schema.body } : {}),
+    ...(spec.forms ? { consumes: ['application/x-www-form-urlencoded', 'application/json'] } : {}),
     ...(spec.schema.querystring ? { querystring: spec.schema.querystring } : {}),
     ...(spec.schema.params ? { params: spec.schema.params } : {}),
     response,
@@ -119,6 +128,7 @@ export function toProblem(err: unknown): HttpProblem {
     return new HttpProblem(e.statusCode, clientErrorDetail(e.code, e.message));
   }
   if (isDatabaseUnavailable(err)) return new HttpProblem(503, 'the database is unavailable, try again shortly');
+  if (err instanceof ConfigError) return new HttpProblem(503, 'the service is not configured; the operator has been told in the logs');
   return new HttpProblem(500, 'internal error');
 }
 
@@ -144,7 +154,14 @@ export async function buildApp(specs: RouteSpec[], options: AppOptions = {}): Pr
     logger: false,
     bodyLimit: 64 * 1024,
     genReqId: (req) => headerValue(req.headers['x-request-id']) || randomUUID(),
-    routerOptions: { ignoreTrailingSlash: true },
+    // Long path parameters reach the route schema (400 problem+json) instead of fastify's own plain 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // The router's own refusals (a broken %-escape, an overlong parameter) bypass the error handler: answer them here.
+    frameworkErrors: (err, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      return sendProblem(reply, new HttpProblem(tooLong ? 414 : 400, tooLong ? 'a path parameter is too long' : 'the URL is malformed'), request.id);
+    },
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
   if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: 64 * 1024 });
@@ -206,22 +223,30 @@ function addRoute(app: FastifyInstance, spec: RouteSpec) {
   });
 }
 
-type LambdaProxy = ReturnType<typeof awsLambdaFastify>;
+/** An API Gateway (REST v1 or HTTP API v2) proxy handler. */
+export type LambdaHandler = (
+  event: APIGatewayProxyEvent | APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyResult | APIGatewayProxyStructuredResultV2>;
 
 /** Turns route specs into an API Gateway (v1 or v2) Lambda handler. The app is built once per process. */
-export function lambda(specs: RouteSpec | RouteSpec[], options: AppOptions = {}): LambdaProxy {
-  let proxy: Promise<LambdaProxy> | undefined;
+export function lambda(specs: RouteSpec | RouteSpec[], options: AppOptions = {}): LambdaHandler {
+  let proxy: Promise<LambdaHandler> | undefined;
   const init = async () => {
     const app = await buildApp(Array.isArray(specs) ? specs : [specs], options);
-    const handle = awsLambdaFastify(app, { binaryMimeTypes: ['image/png', 'image/x-icon', 'application/octet-stream'] });
+    const handle = awsLambdaFastify(app, {
+      binaryMimeTypes: ['image/png', 'image/x-icon', 'application/octet-stream'],
+      // Its comma splitting runs decodeURIComponent on raw keys and throws on a broken %-escape (a 502); no route takes lists.
+      parseCommaSeparatedQueryParams: false,
+    });
     await app.ready();
-    return handle;
+    return handle as unknown as LambdaHandler;
   };
-  return ((event: unknown, context: unknown) => {
+  return (event, context) => {
     proxy ??= init().catch((err) => {
       proxy = undefined;
       throw err;
     });
-    return proxy.then((handle) => (handle as (e: unknown, c: unknown) => Promise<unknown>)(event, context));
-  }) as LambdaProxy;
+    return proxy.then((handle) => handle(event, context));
+  };
 }

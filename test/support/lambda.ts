@@ -11,6 +11,8 @@ export interface Call {
   body?: unknown;
   /** raw body text, for malformed input */
   rawBody?: string;
+  /** bytes sent base64-encoded, as API Gateway passes a binary body */
+  binaryBody?: Buffer;
   form?: Record<string, string>;
   pathParameters?: Record<string, string>;
 }
@@ -24,6 +26,7 @@ export interface Answer {
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
+
 export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = { 'x-request-id': randomUUID(), ...lower(call.headers ?? {}) };
   let body: string | undefined = call.rawBody;
@@ -34,6 +37,7 @@ export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
     body = new URLSearchParams(call.form).toString();
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
   }
+  if (call.binaryBody) body = call.binaryBody.toString('base64');
   const rawQueryString = new URLSearchParams(call.query ?? {}).toString();
   return {
     version: '2.0',
@@ -44,7 +48,7 @@ export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
     queryStringParameters: call.query,
     pathParameters: call.pathParameters,
     body,
-    isBase64Encoded: false,
+    isBase64Encoded: call.binaryBody !== undefined,
     requestContext: {
       accountId: 'offline',
       apiId: 'test',
