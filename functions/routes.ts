@@ -6,5 +6,6 @@ import { healthCheck } from './health/check';
 import { deleteUser } from './users/delete';
 import { getUser } from './users/get';
 import { listUsers } from './users/list';
+import { weatherProxy } from './weather-proxy/get';
 
-export const backendRoutes = [register, token, healthCheck, listUsers, getUser, deleteUser] as unknown as RouteSpec[];
+export const backendRoutes = [register, token, healthCheck, listUsers, getUser, deleteUser, weatherProxy] as unknown as RouteSpec[];

@@ -1,7 +1,7 @@
 // The one configuration module: the environment is read and validated once, with typed defaults.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export class ConfigError extends Error {}
 
@@ -26,9 +26,17 @@ export interface Config {
   healthProbeTimeoutMs: number;
 }
 
-/** Where the local runner keeps state: the embedded Postgres URLs and the generated JWT secret. */
+/**
+ * Where the local runner keeps state: the embedded Postgres URLs and the generated JWT secret. Found by
+ * walking up from the working directory, because `sls invoke local` runs from the esbuild output folder
+ * and the weather service from functions/weather.
+ */
 export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.LOCAL_STATE_DIR || join(process.cwd(), 'local', '.data'));
+  if (env.LOCAL_STATE_DIR) return resolve(env.LOCAL_STATE_DIR);
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'local', '.data'))) return join(dir, 'local', '.data');
+    if (dirname(dir) === dir) return join(process.cwd(), 'local', '.data');
+  }
 }
 
 /** What local/postgres.ts writes when the embedded server is up. */

@@ -32,7 +32,7 @@ export const token = route({
     const user = await users.findByName(body.username);
     const valid = await verifyPassword(body.password, user?.password_hash);
     if (!user || !valid) {
-      log.event('loginFailed', { username: body.username, reason: user ? 'wrong_password' : 'unknown_user' }, 'warn');
+      log.event('loginFailed', { username: body.username, reason: user ? 'wrong_password' : 'unknown_user' });
       throw unauthorized('incorrect username or password');
     }
     log.event('loginSucceeded', { username: user.username });

@@ -2,10 +2,7 @@
 import bcrypt from 'bcrypt';
 import { config } from '../config';
 import { badRequest } from '../http/errors';
-
-export const PASSWORD_MIN_BYTES = 8;
-/** bcrypt reads at most 72 bytes; longer passwords are refused instead of silently truncated. */
-export const PASSWORD_MAX_BYTES = 72;
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from './password-limits';
 
 export function passwordLengthProblem(password: string): string | undefined {
   const bytes = Buffer.byteLength(password, 'utf8');

@@ -33,6 +33,8 @@ export function database(connectionString: string): Database {
       query_timeout: dbQueryTimeoutMs,
       statement_timeout: dbQueryTimeoutMs,
       idleTimeoutMillis: 30_000,
+      // Idle connections do not keep a finished process alive (`sls invoke local` would wait 30 s to exit).
+      allowExitOnIdle: true,
       keepAlive: true,
       application_name: process.env.POWERTOOLS_SERVICE_NAME || 'app-backend',
     });
@@ -43,6 +45,9 @@ export function database(connectionString: string): Database {
 
 /** The app backend's database (role app_user). */
 export const appDatabase = (): Database => database(config().databaseUrl);
+
+/** The weather service's database (role weather_user). */
+export const weatherDatabase = (): Database => database(config().weatherDatabaseUrl);
 
 /** Closes every pool of this process (tests and graceful shutdown). */
 export async function closeDatabases(): Promise<void> {

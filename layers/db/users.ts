@@ -1,5 +1,6 @@
 // The users store: all SQL about users lives here, always with parameters.
 import { conflict } from '../http/errors';
+import { USERNAME_PATTERN } from '../http/schemas';
 import { appDatabase } from './pool';
 
 export interface PublicUser {
@@ -13,6 +14,7 @@ export interface StoredUser extends PublicUser {
 
 const PUBLIC = 'id, username, created_at';
 const UNIQUE_VIOLATION = '23505';
+const REGISTRABLE_NAME = new RegExp(USERNAME_PATTERN);
 
 export const users = {
   async create(username: string, passwordHash: string): Promise<PublicUser> {
@@ -29,6 +31,8 @@ export const users = {
 
   /** Case-insensitive lookup, with the password hash, for logging in. */
   findByName(username: string): Promise<StoredUser | null> {
+    // A name that could never be registered is not looked up (a NUL byte would even break the protocol: 08P01).
+    if (!REGISTRABLE_NAME.test(username)) return Promise.resolve(null);
     return appDatabase().oneOrNone<StoredUser>(
       `SELECT ${PUBLIC}, password_hash FROM users WHERE lower(username) = lower($1)`,
       [username],

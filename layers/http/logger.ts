@@ -17,7 +17,8 @@ export interface RequestLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
-  event<K extends EventKey>(key: K, fields: EventFields<K>, level?: 'info' | 'warn'): void;
+  /** Events are INFO lines on stdout (Powertools sends WARN and ERROR to stderr), which is what the log shippers tail. */
+  event<K extends EventKey>(key: K, fields: EventFields<K>): void;
 }
 
 /**
@@ -31,9 +32,9 @@ export function requestLogger(requestId: string): RequestLogger {
     info: (message, fields) => log.info(message, { request_id: requestId, ...fields }),
     warn: (message, fields) => log.warn(message, { request_id: requestId, ...fields }),
     error: (message, fields) => log.error(message, { request_id: requestId, ...fields }),
-    event(key, fields, level = 'info') {
+    event(key, fields) {
       const { name } = EVENTS[key];
-      log[level](name, { request_id: requestId, event: name, ...fields });
+      log.info(name, { request_id: requestId, event: name, ...fields });
     },
   };
 }

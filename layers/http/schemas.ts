@@ -1,6 +1,6 @@
 // JSON schemas shared by routes: they validate requests, serialize responses and feed /openapi.json.
 import { Type } from '@sinclair/typebox';
-import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../auth/passwords';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../auth/password-limits';
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]{3,32}$';
 

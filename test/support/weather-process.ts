@@ -1,5 +1,5 @@
 // The weather service's routes on a free port in a process of its own (see startWeatherProcess).
-// Prints {"ready":true,"url":...} on stdout when listening; SIGTERM stops it.
+// Prints {"ready":true,"url":...} on stdout when listening; SIGTERM, or the end of stdin (the test run is gone), stops it.
 import { weatherRoutes } from '../../functions/weather/routes';
 import { closeDatabases } from '../../layers/db/pool';
 import { buildApp } from '../../layers/http/route';
@@ -9,11 +9,13 @@ async function main() {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` })}\n`);
-  process.once('SIGTERM', async () => {
+  const stop = async () => {
     await app.close();
     await closeDatabases();
     process.exit(0);
-  });
+  };
+  process.once('SIGTERM', stop);
+  process.stdin.once('end', stop).resume();
 }
 
 main().catch((err) => {

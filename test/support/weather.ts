@@ -1,13 +1,10 @@
 // Helpers for the weather tests: the OpenWeatherMap stand-in, the weather service on a real port, HTTP calls.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
 import { weatherRoutes } from '../../functions/weather/routes';
 import { buildApp } from '../../layers/http/route';
 import { startStandIn, type StandIn } from '../../local/owm-standin';
-import { ROOT, TSX } from './embedded-postgres';
+import { spawnReady } from './child';
 
 /** Starts the stand-in and points this test file's configuration at it (before anything reads config()). */
 export async function standInForThisFile(): Promise<StandIn> {
@@ -31,35 +28,12 @@ export async function startWeatherService(): Promise<RunningService> {
 }
 
 /** The weather service in a child process of its own: its own pool, its own in-process single-flight. */
-export async function startWeatherProcess(env: Record<string, string>): Promise<RunningService & { child: ChildProcess }> {
-  const child = spawn(TSX, [join(__dirname, 'weather-process.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await Promise.race([
-    new Promise<{ url: string }>((resolveReady) => {
-      lines.on('line', (line) => {
-        if (line.includes('"ready":true')) resolveReady(JSON.parse(line));
-      });
-    }),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`weather process exited with ${code}: ${stderr}`);
-    }),
-  ]);
+export async function startWeatherProcess(env: Record<string, string>): Promise<RunningService> {
+  const started = await spawnReady<{ url: string }>(join(__dirname, 'weather-process.ts'), [], env);
   return {
-    child,
-    url: ready.url,
-    async close() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
+    url: started.ready.url,
+    close: async () => {
+      await started.stop();
     },
   };
 }

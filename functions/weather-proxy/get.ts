@@ -1,0 +1,68 @@
+// GET /weather/{city} on the app backend: a thin HTTP client of the weather service (never its code).
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { config } from '../../layers/config';
+import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/client';
+import { HttpProblem } from '../../layers/http/errors';
+import { lambda, route } from '../../layers/http/route';
+import { CityParams, WeatherReport } from '../../layers/http/schemas';
+
+// A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
+const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
+
+// The weather service's answers we pass on as they are; anything else means it is not working.
+const PASSED_ON = new Set([400, 404, 503, 504]);
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function problemDetail(text: string): string | undefined {
+  const detail = (parseJson(text) as { detail?: unknown } | undefined)?.detail;
+  return typeof detail === 'string' ? detail.slice(0, 500) : undefined;
+}
+
+export const weatherProxy = route({
+  method: 'GET',
+  url: '/weather/:city',
+  summary: 'Current weather in a city',
+  description:
+    'Answered from the weather service cache while fresh (`cached: true`); when the provider fails, a stale entry is served with `stale: true`.',
+  tags: ['weather'],
+  auth: 'required',
+  errors: [404, 504],
+  schema: { params: CityParams, response: { 200: WeatherReport } },
+  async handle({ params, log }) {
+    const { weatherServiceUrl, weatherServiceTimeoutMs } = config();
+    let answer: OutboundAnswer;
+    try {
+      answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {
+        timeoutMs: weatherServiceTimeoutMs,
+        headers: { accept: 'application/json', 'x-request-id': log.requestId },
+      });
+    } catch (err) {
+      if (err instanceof OutboundError && err.kind === 'timeout') {
+        throw new HttpProblem(504, `the weather service did not answer within ${weatherServiceTimeoutMs} ms`);
+      }
+      log.warn('weather service unreachable', { code: (err as OutboundError).code });
+      throw new HttpProblem(503, 'the weather service is unavailable, try again shortly');
+    }
+    if (answer.status === 200) {
+      const report = parseJson(answer.text);
+      if (isWeatherReport(report)) return report;
+      log.error('weather service sent an unreadable answer', { status: 200 });
+      throw new HttpProblem(503, 'the weather service sent an unreadable answer');
+    }
+    if (PASSED_ON.has(answer.status)) {
+      throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`);
+    }
+    log.error('weather service failed', { status: answer.status });
+    throw new HttpProblem(503, `the weather service failed (HTTP ${answer.status})`);
+  },
+});
+
+export const handler = lambda(weatherProxy);
