@@ -103,15 +103,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes long');
   const apiKey = env.OPENWEATHER_API_KEY || '';
+  let databaseUrl: string | undefined;
+  let weatherDatabaseUrl: string | undefined;
   return {
     stage,
     isLocal,
-    // Database URLs are resolved lazily: a function that never touches a database must not need one.
+    // Database URLs are resolved lazily (a function that never touches a database must not need one),
+    // then kept: the embedded server's state file is read once, not on every request.
     get databaseUrl() {
-      return embeddedUrl(env, 'DATABASE_URL', (s) => s.appUrl);
+      databaseUrl ??= embeddedUrl(env, 'DATABASE_URL', (s) => s.appUrl);
+      return databaseUrl;
     },
     get weatherDatabaseUrl() {
-      return embeddedUrl(env, 'WEATHER_DATABASE_URL', (s) => s.weatherUrl);
+      weatherDatabaseUrl ??= embeddedUrl(env, 'WEATHER_DATABASE_URL', (s) => s.weatherUrl);
+      return weatherDatabaseUrl;
     },
     weatherServiceUrl: url(env, 'WEATHER_SERVICE_URL', 'http://127.0.0.1:4000'),
     openWeatherApiKey: apiKey,

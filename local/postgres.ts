@@ -147,7 +147,8 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  if (args.includes('--exit-with-parent')) process.stdin.on('end', stop); // the parent closed our stdin: it went away
+  // The parent closed our stdin: it went away. ('end' only fires on a stream that is being read.)
+  if (args.includes('--exit-with-parent')) process.stdin.on('end', stop).resume();
 }
 
 if (require.main === module) {

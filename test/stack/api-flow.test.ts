@@ -1,0 +1,149 @@
+// The real stack (HAProxy → two serverless-offline backends → weather service → stand-in, Postgres),
+// used the way a client uses it: every request goes through HAProxy.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { startStack } from '../../local/stack';
+import { eventually, startTestStack, type TestStack } from '../support/stack';
+
+jest.setTimeout(300_000);
+
+const RATE_LIMIT = { requests: 12, windowSeconds: 10 };
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ rateLimit: RATE_LIMIT });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const call = (path: string, init: RequestInit = {}) => fetch(`${stack.urls.api}${path}`, init);
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const form = (fields: Record<string, string>): RequestInit => ({ method: 'POST', body: new URLSearchParams(fields) });
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function register() {
+  const username = `stack_${randomBytes(5).toString('hex')}`;
+  const password = `pw-${randomBytes(8).toString('hex')}`;
+  const created = await call('/register', json({ username, password }));
+  expect(created.status).toBe(201);
+  const user = (await created.json()) as { id: string; username: string };
+  const issued = await call('/token', form({ username, password }));
+  expect(issued.status).toBe(200);
+  const { access_token } = (await issued.json()) as { access_token: string };
+  return { ...user, password, token: access_token };
+}
+
+test('the whole API flow works through HAProxy: register, token, users, user, weather, delete, then the old token is refused', async () => {
+  const me = await register();
+
+  const users = await call('/users?limit=1000', { headers: bearer(me.token) });
+  expect(users.status).toBe(200);
+  expect(((await users.json()) as { id: string }[]).map((u) => u.id)).toContain(me.id);
+
+  const user = await call(`/user/${me.id}`, { headers: bearer(me.token) });
+  expect(user.status).toBe(200);
+  expect(await user.json()).toMatchObject({ id: me.id, username: me.username });
+
+  const weather = await call('/weather/London', { headers: bearer(me.token) });
+  expect(weather.status).toBe(200);
+  expect(await weather.json()).toMatchObject({ city: 'London', stale: false });
+  const again = await call('/weather/london', { headers: bearer(me.token) });
+  expect(await again.json()).toMatchObject({ city: 'London', cached: true });
+
+  const deleted = await call(`/user/${me.id}`, { method: 'DELETE', headers: bearer(me.token) });
+  expect(deleted.status).toBe(204);
+  const refused = await call('/users', { headers: bearer(me.token) });
+  expect(refused.status).toBe(401);
+  expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+});
+
+test('round robin spreads requests over both backend instances', async () => {
+  for (let i = 0; i < 6; i++) expect((await call('/health-check')).status).toBe(200);
+  const servers = await eventually('access log lines for the health checks', () => {
+    const lines = stack.logLines('haproxy').filter((l) => l.path === '/health-check');
+    return lines.length >= 6 ? new Set(lines.map((l) => l.server)) : undefined;
+  });
+  expect([...servers].sort()).toEqual(['app-backend-1', 'app-backend-2']);
+});
+
+test('every request gets an X-Request-ID at the edge, returned to the client and logged by HAProxy, the backend and the weather service', async () => {
+  const me = await register();
+  const spoofed = 'client-chosen-id';
+  const answer = await call('/weather/Paris', { headers: { ...bearer(me.token), 'x-request-id': spoofed } });
+  expect(answer.status).toBe(200);
+  const id = answer.headers.get('x-request-id')!;
+  expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  expect(id).not.toBe(spoofed);
+
+  const access = await eventually('the access log line', () => stack.logLines('haproxy').find((l) => l.request_id === id));
+  expect(access).toMatchObject({ service: 'haproxy', method: 'GET', path: '/weather/Paris', status: 200, backend: 'app_backend' });
+  expect(Object.keys(access).sort()).toEqual(['backend', 'bytes', 'client_ip', 'duration_ms', 'method', 'path', 'request_id', 'server', 'service', 'status', 'timestamp']);
+  expect(new Date(access.timestamp).toISOString()).toBe(access.timestamp);
+  expect(typeof access.duration_ms).toBe('number');
+
+  const weatherLines = await eventually('the weather service log lines', () => {
+    const lines = stack.logLines('weather-service').filter((l) => l.request_id === id);
+    return lines.length ? lines : undefined;
+  });
+  expect(weatherLines.map((l) => l.event)).toContain('weather.cache_miss');
+  expect(weatherLines.every((l) => l.service === 'weather-service')).toBe(true);
+
+  // The backend logs events with the same id: registration happens on one of the two instances.
+  const registered = await call('/register', json({ username: `stack_${randomBytes(5).toString('hex')}`, password: 'long-enough-pw' }));
+  const registeredId = registered.headers.get('x-request-id');
+  const event = await eventually('the user.registered event', () =>
+    [...stack.logLines('app-backend-1'), ...stack.logLines('app-backend-2')].find((l) => l.request_id === registeredId),
+  );
+  expect(event).toMatchObject({ event: 'user.registered', service: 'app-backend', level: 'INFO' });
+});
+
+test('function log files hold only JSON lines; serverless-offline banners go to the .stderr.log files', () => {
+  for (const name of ['app-backend-1', 'app-backend-2', 'weather-service', 'haproxy']) {
+    const lines = readFileSync(`${stack.logDir}/${name}.log`, 'utf8').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  }
+  expect(readFileSync(`${stack.logDir}/app-backend-1.stderr.log`, 'utf8')).toContain('/health-check');
+});
+
+test('HAProxy refuses a body over the limit with 413 problem+json, before any backend sees it', async () => {
+  const answer = await call('/register', json({ username: 'big_body', password: 'x'.repeat(70_000) }));
+  expect(answer.status).toBe(413);
+  expect(answer.headers.get('content-type')).toBe('application/problem+json');
+  const body = (await answer.json()) as Record<string, unknown>;
+  expect(body).toMatchObject({ status: 413, title: 'Payload Too Large', request_id: answer.headers.get('x-request-id') });
+  const line = await eventually('the access log line', () => stack.logLines('haproxy').find((l) => l.request_id === body.request_id));
+  expect(line.server).toBe('<NOSRV>');
+});
+
+test('a second stack on the same state dir is refused while the first one runs', async () => {
+  await expect(startStack({ stateDir: stack.stateDir, port: 0, statsPort: 0, weatherPort: 0 })).rejects.toThrow(/already running \(pid \d+/);
+  expect((await call('/health-check')).status).toBe(200);
+});
+
+// Last: it uses up this address's allowance for the window.
+test('past the limit, POST /token and POST /register answer 429 problem+json with Retry-After', async () => {
+  const statuses: number[] = [];
+  let limited: Response | undefined;
+  for (let i = 0; i < RATE_LIMIT.requests + 8; i++) {
+    const answer = await call('/token', form({ username: 'nobody_here', password: 'wrong-password' }));
+    statuses.push(answer.status);
+    if (answer.status === 429) limited ??= answer;
+    else await answer.arrayBuffer();
+  }
+  const firstLimited = statuses.indexOf(429);
+  expect(firstLimited).toBeGreaterThanOrEqual(0);
+  expect(firstLimited).toBeLessThanOrEqual(RATE_LIMIT.requests);
+  expect(statuses.slice(0, firstLimited).every((s) => s === 401)).toBe(true);
+  expect(statuses.slice(firstLimited).every((s) => s === 429)).toBe(true);
+  expect(limited!.headers.get('retry-after')).toBe(String(RATE_LIMIT.windowSeconds));
+  expect(limited!.headers.get('content-type')).toBe('application/problem+json');
+  expect(await limited!.json()).toMatchObject({ status: 429, title: 'Too Many Requests', request_id: limited!.headers.get('x-request-id') });
+
+  const register = await call('/register', json({ username: `stack_${randomBytes(5).toString('hex')}`, password: 'long-enough-pw' }));
+  expect(register.status).toBe(429);
+  // Only the password endpoints are limited.
+  expect((await call('/health-check')).status).toBe(200);
+});

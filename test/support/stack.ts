@@ -1,0 +1,72 @@
+// Starts the real stack (local/stack.ts) for a test file: free ports, its own state and log dirs, and by
+// default the run's embedded Postgres as an "external" database (pass embeddedPostgres to start its own).
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { config } from '../../layers/config';
+import { startStack, type Stack, type StackOptions } from '../../local/stack';
+
+export interface TestStack extends Stack {
+  logDir: string;
+  /** The JSON lines a service has written to its log so far. */
+  logLines(name: string): Record<string, any>[];
+}
+
+let count = 0;
+
+export async function startTestStack(options: StackOptions & { embeddedPostgres?: boolean } = {}): Promise<TestStack> {
+  const { embeddedPostgres, ...stackOptions } = options;
+  const dir = mkdtempSync(join(tmpdir(), 'stack-test-'));
+  chmodSync(dir, 0o755); // as root, the embedded Postgres runs as the postgres user and must reach its data dir
+  const logDir = join(dir, 'logs');
+  const stack = await startStack({
+    port: 0,
+    statsPort: 0,
+    weatherPort: 0,
+    stateDir: join(dir, 'state'),
+    logDir,
+    tag: `test-${process.pid}-${++count}`,
+    readyTimeoutMs: 240_000,
+    ...(embeddedPostgres ? {} : { databaseUrl: config().databaseUrl, weatherDatabaseUrl: config().weatherDatabaseUrl }),
+    ...stackOptions,
+  }).catch((err) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  let removed = false;
+  return {
+    ...stack,
+    logDir,
+    logLines(name) {
+      const file = join(logDir, `${name}.log`);
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, any>);
+    },
+    async stop() {
+      await stack.stop();
+      if (!removed) rmSync(dir, { recursive: true, force: true });
+      removed = true;
+    },
+  };
+}
+
+/** HAProxy's view of one server, from the Prometheus exporter: UP, DOWN, MAINT, ... */
+export async function serverState(metricsUrl: string, server: string): Promise<string | undefined> {
+  const text = await (await fetch(metricsUrl)).text();
+  const line = text.split('\n').find((l) => l.startsWith('haproxy_server_status{') && l.includes(`server="${server}"`) && l.endsWith(' 1'));
+  return line?.match(/state="(\w+)"/)?.[1];
+}
+
+/** Polls until check() returns a value, or fails after timeoutMs. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
