@@ -10,7 +10,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { authenticate, type CurrentUser } from '../auth/current-user';
@@ -66,10 +66,28 @@ export function route<S extends RouteSchema, A extends AuthMode>(spec: RouteSpec
 
 // Bodies are validated strictly (a number where a string is expected is a 400); query strings and path
 // parameters are text by nature, so they are coerced ("limit=10" becomes 10). Compiled once per process.
-const ajvOptions = { allErrors: false, removeAdditional: false, useDefaults: true, allowUnionTypes: true } as const;
+// verbose: errors carry their schema, so a failed pattern is explained by its description, not by the regex.
+const ajvOptions = { allErrors: false, removeAdditional: false, useDefaults: true, allowUnionTypes: true, verbose: true } as const;
 const strictAjv = addFormats(new Ajv({ ...ajvOptions, coerceTypes: false }));
 const coercingAjv = addFormats(new Ajv({ ...ajvOptions, coerceTypes: true }));
 for (const ajv of [strictAjv, coercingAjv]) ajv.addKeyword('example');
+
+/**
+ * Ajv coerces "1e400" to Infinity and then skips minimum/maximum (they only judge finite numbers), so `limit=1e400`
+ * would reach SQL: text parts (query, params) are refused when a value coerced to a non-finite number.
+ */
+function finiteOnly(validate: ValidateFunction): ValidateFunction {
+  const check = ((data: unknown) => {
+    const valid = validate(data);
+    check.errors = validate.errors;
+    if (!valid || !data || typeof data !== 'object') return valid;
+    const key = Object.keys(data).find((k) => typeof (data as Record<string, unknown>)[k] === 'number' && !Number.isFinite((data as Record<string, number>)[k]));
+    if (key === undefined) return true;
+    check.errors = [{ instancePath: `/${key}`, schemaPath: '#/type', keyword: 'type', params: {}, message: 'must be a finite number' }];
+    return false;
+  }) as ValidateFunction;
+  return check;
+}
 
 /** The documented problem statuses of a route, derived from what it declares. */
 export function problemStatuses(spec: RouteSpec): number[] {
@@ -123,13 +141,27 @@ function problemDescription(status: number): string {
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   const e = err as { validation?: unknown; validationContext?: string; statusCode?: number; message?: string; code?: string };
-  if (e.validation) return new HttpProblem(400, e.message ?? 'invalid request');
+  if (e.validation) return new HttpProblem(400, validationDetail(e.validation, e.validationContext) ?? e.message ?? 'invalid request');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new HttpProblem(e.statusCode, clientErrorDetail(e.code, e.message));
   }
   if (isDatabaseUnavailable(err)) return new HttpProblem(503, 'the database is unavailable, try again shortly');
   if (err instanceof ConfigError) return new HttpProblem(503, 'the service is not configured; the operator has been told in the logs');
   return new HttpProblem(500, 'internal error');
+}
+
+interface ValidationIssue {
+  keyword?: string;
+  instancePath?: string;
+  parentSchema?: { description?: unknown };
+}
+
+/** "body/username is invalid: 3 to 32 characters of …" instead of the raw regular expression. */
+function validationDetail(issues: unknown, context: string | undefined): string | undefined {
+  const [first] = Array.isArray(issues) ? (issues as ValidationIssue[]) : [];
+  const description = first?.parentSchema?.description;
+  if (first?.keyword !== 'pattern' || typeof description !== 'string') return undefined;
+  return `${context ?? 'request'}${first.instancePath ?? ''} is invalid: ${description}`;
 }
 
 function clientErrorDetail(code: string | undefined, message: string | undefined): string {
@@ -163,7 +195,7 @@ export async function buildApp(specs: RouteSpec[], options: AppOptions = {}): Pr
       return sendProblem(reply, new HttpProblem(tooLong ? 414 : 400, tooLong ? 'a path parameter is too long' : 'the URL is malformed'), request.id);
     },
   });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv.compile(schema) : finiteOnly(coercingAjv.compile(schema))));
   if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: 64 * 1024 });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -247,6 +279,27 @@ export function lambda(specs: RouteSpec | RouteSpec[], options: AppOptions = {})
       proxy = undefined;
       throw err;
     });
-    return proxy.then((handle) => handle(event, context));
+    return proxy.then((handle) => handle(withTextBody(event), context)).catch((err: unknown) => failedInvocation(err, event));
+  };
+}
+
+/** serverless-offline passes a JSON body of `false` or `0` on as that value, not as text; the adapter would throw on it. */
+function withTextBody<E extends { body?: unknown }>(event: E): E {
+  const body = event.body as unknown;
+  return body === undefined || body === null || typeof body === 'string' ? event : { ...event, body: JSON.stringify(body) };
+}
+
+/**
+ * A failed invocation would reach the client as the runtime's error document (serverless-offline: HTTP 200 with
+ * the stack trace), so whatever escapes the app (building it included) is answered here as problem+json.
+ */
+function failedInvocation(err: unknown, event: { headers?: Record<string, string | undefined> }): APIGatewayProxyStructuredResultV2 {
+  const requestId = headerValue(event.headers?.['x-request-id']) ?? randomUUID();
+  const problem = toProblem(err);
+  requestLogger(requestId).error('invocation failed', { status: problem.status, error: (err as Error)?.name, reason: (err as Error)?.message });
+  return {
+    statusCode: problem.status,
+    headers: { ...problem.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },
+    body: JSON.stringify(problemBody(problem.status, problem.detail, requestId)),
   };
 }

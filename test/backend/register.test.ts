@@ -103,3 +103,9 @@ describe('POST /register', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(29);
   });
 });
+
+test('explains a username that breaks the pattern in words, not with the regular expression', async () => {
+  const res = await invoke(register, { method: 'POST', path: '/register', body: { username: 'bad name!', password: 'password123' } });
+  expect(res.status).toBe(400);
+  expect(res.json.detail).toBe('body/username is invalid: 3 to 32 characters of A-Z a-z 0-9 _ . - (unique, case-insensitive)');
+});
