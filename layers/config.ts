@@ -21,6 +21,8 @@ export interface Config {
   jwtTtlSeconds: number;
   jwtIssuer: string;
   bcryptCost: number;
+  /** bcrypt operations in flight per process; the rest wait in line (see layers/auth/passwords.ts) */
+  bcryptConcurrency: number;
   dbPoolMax: number;
   dbQueryTimeoutMs: number;
   healthProbeTimeoutMs: number;
@@ -129,6 +131,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 3600, 60, 31 * 86_400),
     jwtIssuer: env.JWT_ISSUER || 'weather-users-platform',
     bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 15),
+    // One thread of libuv's pool stays free of bcrypt for everything else that needs it.
+    bcryptConcurrency: integer(env, 'BCRYPT_CONCURRENCY', Math.max(1, integer(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024) - 1), 1, 1024),
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 100),
     dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
     healthProbeTimeoutMs: integer(env, 'HEALTH_PROBE_TIMEOUT_MS', 1000, 100, 10_000),

@@ -22,7 +22,7 @@ export interface LockedCache {
 // Freshness is judged by the database clock, so every instance agrees on it.
 const READ = `
   SELECT report, fetched_at,
-         clock_timestamp() - fetched_at < make_interval(secs => CASE WHEN report IS NULL THEN $2 ELSE $3 END) AS fresh
+         clock_timestamp() - fetched_at < make_interval(secs => CASE WHEN report IS NULL THEN $2::int ELSE $3::int END) AS fresh
     FROM weather_cache
    WHERE city_key = $1`;
 
@@ -33,7 +33,8 @@ const WRITE = `
 
 function read(db: IBaseProtocol<unknown>, key: string): Promise<CacheEntry | null> {
   const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = config();
-  return db.oneOrNone<CacheEntry>(READ, [key, unknownCityTtlSeconds, weatherCacheTtlSeconds]);
+  // Named (prepared): the cache hit path runs it on every request, so it is parsed and planned once per connection.
+  return db.oneOrNone<CacheEntry>({ name: 'weather-cache.read', text: READ, values: [key, unknownCityTtlSeconds, weatherCacheTtlSeconds] });
 }
 
 /** Normalises a city name into its cache key: trimmed, case-folded, inner spaces collapsed, ",cc" kept. */

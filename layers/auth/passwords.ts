@@ -11,10 +11,28 @@ export function passwordLengthProblem(password: string): string | undefined {
   return undefined;
 }
 
+// bcrypt runs on libuv's thread pool, which pg's SCRAM handshake (PBKDF2, HMAC) needs too: with every thread
+// busy and a queue of compares behind them, new database connections timed out (503) under POST /token load.
+// So only config().bcryptConcurrency operations run at once; the others wait here, not in the pool's queue.
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function inLine<T>(work: () => Promise<T>): Promise<T> {
+  if (running < config().bcryptConcurrency) running++;
+  else await new Promise<void>((resolveTurn) => waiting.push(resolveTurn)); // the slot is handed over, still counted
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 export async function hashPassword(password: string): Promise<string> {
   const problem = passwordLengthProblem(password);
   if (problem) throw badRequest(problem);
-  return bcrypt.hash(password, config().bcryptCost);
+  return inLine(() => bcrypt.hash(password, config().bcryptCost));
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -24,8 +42,9 @@ let dummyHash: Promise<string> | undefined;
  * hash of the same cost, so an unknown user and a wrong password take the same time.
  */
 export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
-  dummyHash ??= bcrypt.hash('dummy password for timing', config().bcryptCost);
+  dummyHash ??= inLine(() => bcrypt.hash('dummy password for timing', config().bcryptCost));
   const usable = passwordLengthProblem(password) === undefined;
-  const matches = await bcrypt.compare(usable ? password : '', hash ?? (await dummyHash));
+  const against = hash ?? (await dummyHash);
+  const matches = await inLine(() => bcrypt.compare(usable ? password : '', against));
   return matches && usable && hash !== undefined;
 }

@@ -39,8 +39,9 @@ export const users = {
     );
   },
 
+  // A named (prepared) statement: every authenticated request runs it, so it is parsed and planned once per connection.
   findById(id: string): Promise<PublicUser | null> {
-    return appDatabase().oneOrNone<PublicUser>(`SELECT ${PUBLIC} FROM users WHERE id = $1`, [id]);
+    return appDatabase().oneOrNone<PublicUser>({ name: 'users.find-by-id', text: `SELECT ${PUBLIC} FROM users WHERE id = $1`, values: [id] });
   },
 
   list(limit: number, offset: number): Promise<PublicUser[]> {

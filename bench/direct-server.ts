@@ -1,0 +1,32 @@
+// The baseline: one service's handlers mounted directly in one plain fastify process (no serverless-offline,
+// no HAProxy), with the same layers, the same Postgres and the same stand-in as the stack.
+//
+//   node --import tsx bench/direct-server.ts backend|weather
+//
+// Logs go to stdout (the parent sends them to a file, as the stack does); the ready line
+// {"ready":true,"url":...} goes to stderr. SIGTERM stops it.
+import { backendRoutes } from '../functions/routes';
+import { weatherRoutes } from '../functions/weather/routes';
+import { closeDatabases } from '../layers/db/pool';
+import { buildApp } from '../layers/http/route';
+
+const SERVICES = { backend: backendRoutes, weather: weatherRoutes };
+
+async function main() {
+  const service = process.argv[2] as keyof typeof SERVICES;
+  if (!SERVICES[service]) throw new Error('usage: direct-server.ts backend|weather');
+  const app = await buildApp(SERVICES[service]);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  process.stderr.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` })}\n`);
+  process.once('SIGTERM', async () => {
+    await app.close();
+    await closeDatabases();
+    process.exit(0);
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`direct server failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});
