@@ -208,6 +208,13 @@ export function groupMembers(pgid: number): number[] {
     .map((stat) => stat.pid);
 }
 
+/** Live processes whose parent is `pid` (Postgres puts each session and worker in a process group of its own). */
+export function childrenOf(pid: number): number[] {
+  return liveProcesses()
+    .filter((stat) => stat.ppid === pid)
+    .map((stat) => stat.pid);
+}
+
 /** Whether a pid is a live (non-zombie) process. */
 export function isAlive(pid: number): boolean {
   const stat = procStat(pid);

@@ -3,13 +3,13 @@
 // Started again on the same data dir, every registration that was answered 201 exists, and none exists twice.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import type { EmbeddedPostgresState } from '../../layers/config';
-import { groupMembers, isAlive, signalGroup } from '../../local/processes';
+import { childrenOf, groupMembers, isAlive, signalGroup } from '../../local/processes';
 import { ROOT, startStack, type StackOptions, type StackUrls } from '../../local/stack';
 import { eventually } from '../support/stack';
 import { sleep } from '../support/traffic';
@@ -42,21 +42,6 @@ async function startRunner(options: StackOptions) {
     child.once('exit', (code) => reject(new Error(`the stack runner exited with ${code}: ${stderr}`)));
   });
   return { child, ...ready };
-}
-
-/** Every live process whose parent is `pid` (Postgres puts each session and worker in a process group of its own). */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 async function register(api: string, username: string): Promise<Attempt> {

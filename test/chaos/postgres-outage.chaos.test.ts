@@ -2,12 +2,12 @@
 // frozen (SIGSTOP). The health check turns 503 within 2 s, API calls answer 503 problem+json without hanging,
 // and once Postgres is back everything recovers within 5 s without restarting any function process.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { EmbeddedPostgresState } from '../../layers/config';
-import { isAlive } from '../../local/processes';
+import { childrenOf, isAlive } from '../../local/processes';
 import { LEAK } from '../support/hostile';
 import { startTestStack, type TestStack } from '../support/stack';
 import { sleep, startTraffic, tally, timedFetch, type Sample, type TrafficRequest } from '../support/traffic';
@@ -48,17 +48,7 @@ const mix = (): TrafficRequest[] => [
 /** The postmaster and every process it forked (each session and worker leads a process group of its own). */
 function postgresProcesses(): number[] {
   const postmaster = (JSON.parse(readFileSync(join(stack.stateDir, 'postgres.json'), 'utf8')) as EmbeddedPostgresState).pid;
-  const children = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  const children = childrenOf(postmaster);
   return [postmaster, ...children];
 }
 
