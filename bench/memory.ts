@@ -1,22 +1,13 @@
 // Resident memory of process trees, read from /proc (Linux): RSS summed per process, and PSS, which splits
 // shared pages (Postgres shared buffers, the node binary) between the processes that map them.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { liveProcesses } from '../local/processes';
 
 export interface TreeMemory {
   /** every process counted: the roots and all their descendants, each labelled with its root's name */
   processes: { pid: number; service: string; command: string; rssMb: number; pssMb: number }[];
   rssMb: number;
   pssMb: number;
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The name (field 2) may contain spaces and parentheses: the ppid is the 2nd field after the last ')'.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 function kbField(text: string, field: string): number {
@@ -43,12 +34,7 @@ function readProcess(pid: number, service: string) {
 /** Memory of the given processes (by service name) and all their descendants, each process counted once. */
 export function treeMemory(roots: Record<string, number>): TreeMemory {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const ppid = parentOf(pid);
-    if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
+  for (const { pid, ppid } of liveProcesses()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   const seen = new Map<number, string>();
   const walk = (pid: number, service: string) => {
     if (seen.has(pid)) return;

@@ -175,7 +175,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   return signalProcess(-pgid, signal);
 }
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   state: string;
   ppid: number;
@@ -194,7 +194,8 @@ function procStat(pid: number): ProcStat | undefined {
   }
 }
 
-function liveProcesses(): ProcStat[] {
+/** Every live (non-zombie) process, from /proc. */
+export function liveProcesses(): ProcStat[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map((entry) => procStat(Number(entry)))

@@ -178,13 +178,16 @@ export interface AppOptions {
   notFound?: (method: string, path: string) => HttpProblem;
 }
 
+/** The largest request body a function reads (HAProxy's MAX_BODY_BYTES refuses larger ones at the edge). */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
 const defaultNotFound = (method: string, path: string) => new HttpProblem(404, `no route for ${method} ${path}`);
 
 /** Builds one fastify app serving the given routes, with the shared error model and logger. */
 export async function buildApp(specs: RouteSpec[], options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    bodyLimit: 64 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     genReqId: (req) => headerValue(req.headers['x-request-id']) || randomUUID(),
     // Long path parameters reach the route schema (400 problem+json) instead of fastify's own plain 414.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
@@ -196,7 +199,7 @@ export async function buildApp(specs: RouteSpec[], options: AppOptions = {}): Pr
     },
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv.compile(schema) : finiteOnly(coercingAjv.compile(schema))));
-  if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: 64 * 1024 });
+  if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: BODY_LIMIT_BYTES });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -16,7 +16,7 @@ import { ACCESS_LOG, EVENTS, LOG_LABELS } from '../../layers/events';
 import { summarize, type Summary } from '../../local/observability/aggregate';
 import { buildDashboard, dashboardQueries } from '../../local/observability/dashboard';
 import { LogDirectory } from '../../local/observability/log-files';
-import { ROOT, TSX } from '../support/embedded-postgres';
+import { ROOT, TSX } from '../support/child';
 import { haproxyAccessLog } from '../support/haproxy-access-log';
 import { captureLogs, invoke } from '../support/lambda';
 import { alloyPipeline, promtailPipeline, ship } from '../support/log-shippers';

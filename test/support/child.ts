@@ -2,8 +2,11 @@
 // Its stdin stays open: a child may treat its end as "the test run went away".
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT, TSX } from './embedded-postgres';
+
+export const ROOT = join(__dirname, '..', '..');
+export const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface ReadyChild<R> {
   child: ChildProcess;

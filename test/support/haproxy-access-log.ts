@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../local/ports';
-import { ROOT } from './embedded-postgres';
+import { ROOT } from './child';
 
 export interface AccessRequest {
   method: string;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ROOT } from './embedded-postgres';
+import { ROOT } from './child';
 
 export const OBSERVABILITY = join(ROOT, 'local', 'observability');
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config';
-import { ROOT } from './embedded-postgres';
+import { ROOT } from './child';
 
 export interface ScratchDatabase {
   /** connection string as app_user, migrated */

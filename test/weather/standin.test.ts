@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { startStandIn, type StandIn } from '../../local/owm-standin';
 import { spawnReady } from '../support/child';
-import { ROOT } from '../support/embedded-postgres';
+import { ROOT } from '../support/child';
 import { httpGet } from '../support/weather';
 
 let standIn: StandIn;
