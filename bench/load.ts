@@ -15,6 +15,8 @@ export interface LoadSpec {
   body?: string;
   /** Paths the connections cycle through (each connection walks the list in order). */
   paths?: string[];
+  /** A fixed offered rate over all connections (requests/s), for latency at a given load instead of at saturation. */
+  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -41,6 +43,7 @@ function run(spec: LoadSpec, seconds: number): Promise<autocannon.Result> {
     body: spec.body,
     timeout: 10,
     requests: spec.paths?.map((path) => ({ path })),
+    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
   });
 }
 

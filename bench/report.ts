@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import type { BcryptCeiling } from './bcrypt-ceiling';
 import type { LoadResult } from './load';
 import type { TreeMemory } from './memory';
+import type { ColdStartReport } from './scenarios/cold-starts';
+import type { CoresPoint } from './scenarios/cores';
+import { byService, type MemoryReport } from './scenarios/memory';
+import type { ReplicaPoint } from './scenarios/replicas';
+import type { RuntimeReport } from './scenarios/runtime';
 
 export interface ScenarioReport {
   id: string;
@@ -36,104 +41,135 @@ export interface Target {
 
 export interface BenchReport {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadAverage: { before: number; after: number } };
-  settings: { connections: number; durationSeconds: number; warmupSeconds: number; bcryptCost: number };
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadAverage: { before: number; after?: number } };
+  settings: { connections: number; durationSeconds: number; warmupSeconds: number; bcryptCost: number; quick: boolean; scenarios: string[] };
   loadGenerator: string;
   stack: {
     url: string;
     startedByBench: boolean;
     startupSeconds?: number;
     offlineMode: string;
-    rateLimit: string;
+    /** the edge's rate-limit settings the bench's stacks ran with */
+    rateLimits: Record<string, string> | 'as configured';
     idleMemory?: TreeMemory;
     /** HAProxy → app backend connections over the whole run: opened vs reused (health checks included) */
     ingressConnections?: { connects: number; reuses: number };
   };
+  runtime?: RuntimeReport;
   scenarios: ScenarioReport[];
+  fixedRate?: { id: string; offeredPerSecond: number; stack: LoadResult };
   bcrypt?: BcryptCeiling;
   coldBurst: { stack?: ColdBurstReport; direct?: ColdBurstReport };
+  memory?: MemoryReport;
+  cores?: CoresPoint[];
+  replicas?: ReplicaPoint[];
+  coldStarts?: ColdStartReport;
   targets: Target[];
   notes: string[];
 }
 
 const num = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
 const ratio = (a: number, b: number | undefined) => (b ? `${((a / b) * 100).toFixed(0)}%` : '–');
+const loadCells = (r: LoadResult) => `${num(r.requestsPerSecond)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors}`;
 
-function loadRow(label: string, r: LoadResult | undefined): string {
-  if (!r) return `| ${label} | – | – | – | – | – |`;
-  return `| ${label} | ${num(r.requestsPerSecond)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors} |`;
-}
-
-export function reportMarkdown(report: BenchReport): string {
+function header(report: BenchReport): string[] {
   const { settings, stack } = report;
-  const lines: string[] = [
-    `# Benchmark ${report.startedAt}`,
+  const limits = stack.rateLimits === 'as configured' ? 'as configured' : Object.entries(stack.rateLimits).map(([k, v]) => `${k}=${v}`).join(', ');
+  return [
+    `# Benchmark ${report.startedAt}${settings.quick ? ' (--quick smoke run: short loads, not for comparison)' : ''}`,
     '',
     `Machine: ${report.machine.cpus} cores (${report.machine.cpuModel}), ${report.machine.memoryGb} GB, Node ${report.machine.node}; ` +
       `1-minute load average ${report.machine.loadAverage.before} before the run, ${report.machine.loadAverage.after} after (the bench's own load included; anything else running skews the numbers).`,
-    `Each scenario: ${settings.connections} connections, ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured.`,
+    `Each load scenario: ${settings.connections} connections, ${settings.warmupSeconds} s warm-up, then ${settings.durationSeconds} s measured. Scenarios run: ${settings.scenarios.join(', ')}.`,
     `Load generator: ${report.loadGenerator}.`,
-    `Stack: ${stack.url} (${stack.startedByBench ? `started by the bench in ${num(stack.startupSeconds)} s` : 'already running'}), serverless-offline ${stack.offlineMode}, rate limit: ${stack.rateLimit}.`,
-    '',
-    '## Through the stack (HAProxy → serverless-offline ×2) vs direct (one plain fastify process per service)',
-    '',
+    `Stack: ${stack.url} (${stack.startedByBench ? `started by the bench in ${num(stack.startupSeconds)} s` : 'already running'}), serverless-offline ${stack.offlineMode}; edge rate limits: ${limits}.`,
+  ];
+}
+
+function throughput(report: BenchReport): string[] {
+  if (!report.scenarios.length) return [];
+  const lines = [
+    '', '## Through the stack (HAProxy → serverless-offline) vs direct (one plain fastify process per service)', '',
     '| scenario | path | req/s | p50 ms | p99 ms | max ms | errors | stack / direct (req/s) |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const s of report.scenarios) {
-    const cells = (r: LoadResult | undefined) => loadRow('', r).split('|').slice(2, -1).join('|');
-    lines.push(`| ${s.title} | stack |${cells(s.stack)}| ${ratio(s.stack.requestsPerSecond, s.direct?.requestsPerSecond)} |`);
-    if (s.direct) lines.push(`| | direct |${cells(s.direct)}| |`);
+    lines.push(`| ${s.title} | stack | ${loadCells(s.stack)} | ${ratio(s.stack.requestsPerSecond, s.direct?.requestsPerSecond)} |`);
+    if (s.direct) lines.push(`| | direct | ${loadCells(s.direct)} | |`);
   }
+  if (report.fixedRate) lines.push(`| ${report.scenarios.find((s) => s.id === report.fixedRate!.id)?.title ?? report.fixedRate.id} at ${report.fixedRate.offeredPerSecond} req/s offered | stack | ${loadCells(report.fixedRate.stack)} | |`);
   lines.push('', 'req/s counts 2xx answers only; errors = non-2xx answers + socket errors + timeouts.');
-  if (stack.ingressConnections) {
-    const { connects, reuses } = stack.ingressConnections;
-    lines.push(`HAProxy → app backend connections during the run: ${connects} opened, ${reuses} requests on reused ones (health checks open their own).`);
-  }
+  const ic = report.stack.ingressConnections;
+  if (ic) lines.push(`HAProxy → app backend connections during the run: ${ic.connects} opened, ${ic.reuses} requests on reused ones (health checks open their own).`);
   if (report.bcrypt) {
     const token = report.scenarios.find((s) => s.id === 'token');
-    lines.push(
-      '',
-      '## bcrypt ceiling',
-      '',
-      `Raw \`bcrypt.compare\` at cost ${report.bcrypt.cost} on all cores (${report.bcrypt.concurrency} in flight, thread pool ${report.bcrypt.threadpool}): ` +
-        `**${num(report.bcrypt.comparesPerSecond)} compares/s**.` +
-        (token ? ` POST /token through the stack: ${num(token.stack.requestsPerSecond)}/s = ${ratio(token.stack.requestsPerSecond, report.bcrypt.comparesPerSecond)} of it.` : ''),
-    );
+    lines.push('', '## bcrypt ceiling', '', `Raw \`bcrypt.compare\` at cost ${report.bcrypt.cost} on all cores (${report.bcrypt.concurrency} in flight, thread pool ${report.bcrypt.threadpool}): **${num(report.bcrypt.comparesPerSecond)} compares/s**.` +
+      (token ? ` POST /token through the stack: ${num(token.stack.requestsPerSecond)}/s = ${ratio(token.stack.requestsPerSecond, report.bcrypt.comparesPerSecond)} of it.` : ''));
   }
-  const burstRows = (label: string, b: ColdBurstReport | undefined) =>
-    b
-      ? [
-          `| ${label} | ${b.oneCity.requests} requests, 1 uncached city | ${b.oneCity.ms} | ${statuses(b.oneCity)} | ${b.oneCity.upstreamCalls ?? 'not counted'} |`,
-          `| ${label} | ${b.manyCities.requests} requests, ${b.manyCities.cities} uncached cities | ${b.manyCities.ms} | ${statuses(b.manyCities)} | ${b.manyCities.upstreamCalls ?? 'not counted'} |`,
-        ]
-      : [];
-  lines.push(
-    '',
-    '## Cold burst (all requests sent at once)',
-    '',
-    '| path | burst | total ms | answers | upstream calls |',
-    '| --- | --- | ---: | --- | ---: |',
-    ...burstRows('stack', report.coldBurst.stack),
-    ...burstRows('direct', report.coldBurst.direct),
-  );
-  if (stack.idleMemory) {
-    const byService = new Map<string, { n: number; rss: number; pss: number }>();
-    for (const p of stack.idleMemory.processes) {
-      const e = byService.get(p.service) ?? { n: 0, rss: 0, pss: 0 };
-      byService.set(p.service, { n: e.n + 1, rss: e.rss + p.rssMb, pss: e.pss + p.pssMb });
-    }
-    lines.push(
-      '',
-      '## Stack memory at idle (after startup, before any load)',
-      '',
-      `Sum over the stack's process trees: **RSS ${num(stack.idleMemory.rssMb)} MB**, PSS ${num(stack.idleMemory.pssMb)} MB (PSS shares pages mapped by several processes, e.g. Postgres shared buffers).`,
-      '',
-      '| service | processes | RSS MB | PSS MB |',
-      '| --- | ---: | ---: | ---: |',
-      ...[...byService.entries()].sort((a, b) => b[1].rss - a[1].rss).map(([name, e]) => `| ${name} | ${e.n} | ${num(e.rss)} | ${num(e.pss)} |`),
-    );
+  return lines;
+}
+
+function runtimeSection(report: BenchReport): string[] {
+  const r = report.runtime;
+  if (!r) return [];
+  const row = (label: string, xs: typeof r.patched) => `| ${label} | ${xs.map((s) => s.ms).join(', ')} | ${xs.map((s) => Math.round((s.ms * 1000) / s.invocations) / 1000).join(', ')} | ${xs.map((s) => s.heapMb).join(', ')} | ${xs.map((s) => s.rssMb).join(', ')} |`;
+  return [
+    '', '## The local runtime\'s own cost (serverless-offline per invocation, no HTTP)', '',
+    `${r.invocations} invocations of a trivial handler per process (LambdaFunction.runHandler + the event's CLF time), patched (local/patches) and unpatched alternated: **patched / unpatched time ${r.timeRatio}**.`, '',
+    '| serverless-offline | ms per run | ms per invocation | heap after MB | RSS after MB |', '| --- | --- | --- | --- | --- |',
+    row('patched (as installed)', r.patched), row('unpatched (patch reversed)', r.unpatched),
+  ];
+}
+
+function burstSection(report: BenchReport): string[] {
+  const rows = (label: string, b: ColdBurstReport | undefined) => (b ? [b.oneCity, b.manyCities].map((x, i) => `| ${label} | ${x.requests} requests, ${i === 0 ? '1 uncached city' : `${x.cities} uncached cities`} | ${x.ms} | ${statuses(x)} | ${x.upstreamCalls ?? 'not counted'} |`) : []);
+  const { stack, direct } = report.coldBurst;
+  if (!stack && !direct) return [];
+  return ['', '## Cold burst (all requests sent at once)', '', '| path | burst | total ms | answers | upstream calls |', '| --- | --- | ---: | --- | ---: |', ...rows('stack', stack), ...rows('direct', direct)];
+}
+
+function memorySections(report: BenchReport): string[] {
+  const lines: string[] = [];
+  const idle = report.stack.idleMemory;
+  if (idle) {
+    lines.push('', '## Stack memory at idle (after startup, before any load)', '',
+      `Sum over the stack's process trees: **RSS ${num(idle.rssMb)} MB**, PSS ${num(idle.pssMb)} MB (PSS shares pages mapped by several processes, e.g. Postgres shared buffers).`, '',
+      '| service | processes | RSS MB | PSS MB |', '| --- | ---: | ---: | ---: |', ...byService(idle).map((s) => `| ${s.service} | ${s.processes} | ${s.rssMb} | ${s.pssMb} |`));
   }
+  const m = report.memory;
+  if (m) {
+    lines.push('', `## Memory under load (${m.loadSeconds} s of GET /user/{id}, then ${m.restSeconds} s of rest)`, '',
+      `Load: ${num(m.load.requestsPerSecond)} req/s, p99 ${m.load.latencyMs.p99} ms, errors ${m.load.errors}. RSS per service (its process tree), sampled every 2 s.`, '',
+      '| service | idle MB | peak during load MB | after rest MB |', '| --- | ---: | ---: | ---: |', ...m.services.map((s) => `| ${s.service} | ${s.idleMb ?? '–'} | ${s.peakMb} | ${s.afterMb} |`));
+  }
+  return lines;
+}
+
+function scaleSections(report: BenchReport): string[] {
+  const lines: string[] = [];
+  if (report.cores?.length) {
+    lines.push('', '## Cores (cached weather, stack pinned with taskset)', '', '| cores | stack CPUs | load generator | req/s | p99 ms | errors |', '| ---: | --- | --- | ---: | ---: | ---: |',
+      ...report.cores.map((c) => `| ${c.cores} | ${c.stackCpus} | ${c.loadGenerator} | ${num(c.result.requestsPerSecond)} | ${c.result.latencyMs.p99} | ${c.result.errors} |`));
+  }
+  if (report.replicas?.length) {
+    const first = report.replicas[0].result.requestsPerSecond;
+    lines.push('', '## Weather replicas (cached weather, a stack per count)', '', '| replicas asked | running | req/s | vs 1 | p99 ms | errors |', '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...report.replicas.map((r) => `| ${r.asked} | ${r.running} | ${num(r.result.requestsPerSecond)} | ${ratio(r.result.requestsPerSecond, first)} | ${r.result.latencyMs.p99} | ${r.result.errors} |`));
+  }
+  const cs = report.coldStarts;
+  if (cs) {
+    lines.push('', `## Cold starts (packaged zips, fresh node process each, median of ${cs.repeats})`, '',
+      'ms since the process started: handler loaded, first API Gateway v2 event answered; ratio = answered / the floor\'s answered.', '',
+      '| service | function | zip KB | loaded ms | answered ms | status | ratio to floor |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+      `| floor | ${cs.floor.fn} | – | ${cs.floor.loadedMs} | ${cs.floor.answeredMs} | ${cs.floor.status ?? '–'} | 1.00 |`,
+      ...cs.functions.map((f) => `| ${f.service} | ${f.fn} | ${f.zipBytes === undefined ? '–' : Math.round(f.zipBytes / 1024)} | ${f.loadedMs} | ${f.answeredMs} | ${f.status ?? '–'} | ${num(f.ratioToFloor, 2)} |`),
+      ...cs.failures.map((f) => `\nnot measured: ${f}`));
+  }
+  return lines;
+}
+
+export function reportMarkdown(report: BenchReport): string {
+  const lines = [...header(report), ...throughput(report), ...runtimeSection(report), ...burstSection(report), ...memorySections(report), ...scaleSections(report)];
   lines.push('', '## Targets', '', '| what | target | actual | met |', '| --- | --- | --- | --- |');
   for (const t of report.targets) lines.push(`| ${t.what} | ${t.target} | ${t.actual} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
   if (report.notes.length) lines.push('', '## Notes', '', ...report.notes.map((n) => `- ${n}`));

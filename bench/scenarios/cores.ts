@@ -1,0 +1,49 @@
+// The stack pinned to 1 core and to all (2) cores with taskset, cached weather measured each time: how the system
+// grows with cores. Every thread of every stack process is re-pinned in place (taskset -a -p), so no restart; the
+// load generator runs on a core outside the pin when there is one left, else beside the stack (reported).
+import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { groupMembers } from '../../local/processes';
+import { say } from '../context';
+import type { LoadResult } from '../load';
+import { runLoad } from '../requests';
+import { loadSettings, type Run } from './scenario';
+import { weatherHit } from './weather-hit';
+
+const run$ = promisify(execFile);
+
+export interface CoresPoint {
+  cores: number;
+  stackCpus: string;
+  /** where the load generator ran: a CPU list, or "unpinned (shares the stack's cores)" */
+  loadGenerator: string;
+  result: LoadResult;
+}
+
+/** Pins every thread of every process in the stack's process groups (children such as Postgres backends included). */
+async function pinStack(pids: Record<string, number>, cpus: string): Promise<number> {
+  const members = Object.values(pids).flatMap((pid) => groupMembers(pid));
+  const results = await Promise.allSettled(members.map((pid) => run$('taskset', ['-a', '-p', '-c', cpus, String(pid)])));
+  return results.filter((r) => r.status === 'fulfilled').length;
+}
+
+export async function runCores(run: Run): Promise<void> {
+  const all = availableParallelism();
+  const allCpus = `0-${all - 1}`;
+  const points: CoresPoint[] = [];
+  try {
+    for (const cores of [1, 2].filter((n) => n <= all)) {
+      const stackCpus = cores === 1 ? '0' : `0-${cores - 1}`;
+      const loadCpus = cores < all ? `${cores}-${all - 1}` : undefined;
+      const pinned = await pinStack(run.target.pids, stackCpus);
+      say(`cores: stack pinned to CPU ${stackCpus} (${pinned} processes), load generator ${loadCpus ? `on CPU ${loadCpus}` : 'unpinned'}...`);
+      const result = await runLoad({ ...loadSettings(run), ...weatherHit.spec(run.target.api, run.user) }, loadCpus);
+      say(`  ${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors}`);
+      points.push({ cores, stackCpus, loadGenerator: loadCpus ? `CPU ${loadCpus}` : "unpinned (shares the stack's cores)", result });
+    }
+  } finally {
+    await pinStack(run.target.pids, allCpus);
+  }
+  run.report.cores = points;
+}

@@ -1,0 +1,58 @@
+// Memory per service: idle, during minutes of GET /user/{id} load (sampled; the highest kept) and after a rest.
+import { say } from '../context';
+import type { LoadResult } from '../load';
+import { treeMemory, type TreeMemory } from '../memory';
+import { runLoad } from '../requests';
+import { userGet } from './user-get';
+import type { Run } from './scenario';
+
+export interface ServiceMemory {
+  service: string;
+  processes: number;
+  rssMb: number;
+  pssMb: number;
+}
+
+export interface MemoryReport {
+  loadSeconds: number;
+  restSeconds: number;
+  load: LoadResult;
+  /** per service: RSS at idle before, highest sample during the load, and after the rest */
+  services: { service: string; idleMb?: number; peakMb: number; afterMb: number }[];
+}
+
+/** Sums a tree-memory reading per service (a service's process and its children). */
+export function byService(memory: TreeMemory): ServiceMemory[] {
+  const sums = new Map<string, ServiceMemory>();
+  for (const p of memory.processes) {
+    const e = sums.get(p.service) ?? { service: p.service, processes: 0, rssMb: 0, pssMb: 0 };
+    sums.set(p.service, { ...e, processes: e.processes + 1, rssMb: e.rssMb + p.rssMb, pssMb: e.pssMb + p.pssMb });
+  }
+  return [...sums.values()].map((s) => ({ ...s, rssMb: Math.round(s.rssMb), pssMb: Math.round(s.pssMb) })).sort((a, b) => a.service.localeCompare(b.service));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runMemory(run: Run): Promise<void> {
+  const { memoryLoadSeconds: loadSeconds, memoryRestSeconds: restSeconds, connections } = run.ctx.options;
+  if (!Object.keys(run.target.pids).length) {
+    run.ctx.notes.push('memory: the stack\'s pids are unknown (not started by the bench or npm start here), not measured');
+    return;
+  }
+  say(`memory: ${loadSeconds} s of GET /user/{id} through the stack, sampled every 2 s, then ${restSeconds} s of rest...`);
+  const peak = new Map<string, number>();
+  let loading = true;
+  const sampler = (async () => {
+    while (loading) {
+      for (const s of byService(treeMemory(run.target.pids))) peak.set(s.service, Math.max(peak.get(s.service) ?? 0, s.rssMb));
+      await sleep(2000);
+    }
+  })();
+  const load = await runLoad({ connections, durationSeconds: loadSeconds, warmupSeconds: 0, ...userGet.spec(run.target.api, run.user) }).finally(() => (loading = false));
+  await sampler;
+  await sleep(restSeconds * 1000);
+  const idle = new Map((run.report.stack.idleMemory ? byService(run.report.stack.idleMemory) : []).map((s) => [s.service, s.rssMb]));
+  const services = byService(treeMemory(run.target.pids)).map((s) => ({ service: s.service, idleMb: idle.get(s.service), peakMb: peak.get(s.service) ?? s.rssMb, afterMb: s.rssMb }));
+  run.report.memory = { loadSeconds, restSeconds, load, services };
+  for (const s of services) say(`  ${s.service}: idle ${s.idleMb ?? '–'} MB, peak ${s.peakMb} MB, after ${s.afterMb} MB`);
+}

@@ -1,0 +1,122 @@
+// What is measured: a stack (started here, or already running at --url), the OpenWeatherMap stand-in both use,
+// and beside them the direct baseline (each service's routes in one plain fastify process).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePort } from '../local/ports';
+import { ManagedProcess } from '../local/processes';
+import { startStack, type Stack, type StackOptions } from '../local/stack';
+import { BCRYPT_COST, RATE_LIMITS_RAISED, ROOT, say, type BenchContext } from './context';
+
+export interface StackUnderTest {
+  api: string;
+  stats?: string;
+  standInUrl?: string;
+  /** roots of the stack's process trees by service name, for memory and pinning */
+  pids: Record<string, number>;
+  startupMs?: number;
+  stateDir?: string;
+  /** the stack object when the bench started it (profiles need its pids) */
+  own?: Stack;
+  stop(): Promise<void>;
+}
+
+export interface Upstream {
+  url: string;
+  apiKey: string;
+  process: ManagedProcess;
+}
+
+const readyUrl = (line: string) => (line.startsWith('{"ready":true') ? (JSON.parse(line) as { url: string }).url : undefined);
+
+/** The stand-in, started by the bench so both the stack and the baseline use it with a key the bench knows. */
+export async function startUpstream(ctx: BenchContext): Promise<Upstream> {
+  const apiKey = randomBytes(16).toString('hex');
+  const args = ['--import', 'tsx', join(ROOT, 'local', 'owm-standin.ts'), '--port', String(await freePort()), '--api-key', apiKey];
+  const proc = new ManagedProcess('owm-standin', process.execPath, args, { cwd: ROOT, env: process.env, logDir: ctx.logDir, logs: 'plain' });
+  ctx.startedGroups.add(proc.pid);
+  ctx.cleanups.push(() => proc.stop());
+  return { url: await proc.waitForLine(readyUrl), apiKey, process: proc };
+}
+
+/** Replica counts are StackOptions of the runner's (BACKEND_REPLICAS / WEATHER_REPLICAS); older stacks ignore them. */
+export interface Replicas {
+  backendReplicas?: number;
+  weatherReplicas?: number;
+}
+
+/** Starts a stack of its own: free ports, a throw-away state dir, the edge's rate limits raised. */
+export async function startOwnStack(ctx: BenchContext, name: string, upstream: Upstream, env: Record<string, string>, replicas: Replicas = {}): Promise<StackUnderTest> {
+  say(`starting a stack${name ? ` (${name})` : ''}: free ports, throw-away state dir...`);
+  // HAProxy reads its limits from its environment (the stack passes process.env through); the options cover the rest.
+  Object.assign(process.env, RATE_LIMITS_RAISED);
+  const options = {
+    stateDir: join(ctx.scratch, `state${name ? `-${name}` : ''}`),
+    logDir: join(ctx.logDir, name || 'stack'),
+    port: 0,
+    statsPort: 0,
+    weatherPort: 0,
+    tag: `bench-${process.pid}${name ? `-${name}` : ''}`,
+    rateLimit: { requests: Number(RATE_LIMITS_RAISED.RATE_LIMIT_AUTH_REQUESTS), windowSeconds: Number(RATE_LIMITS_RAISED.RATE_LIMIT_AUTH_WINDOW_SECONDS) },
+    haproxyEnv: RATE_LIMITS_RAISED,
+    openWeatherApiKey: upstream.apiKey,
+    openWeatherBaseUrl: upstream.url,
+    env: { BCRYPT_COST: String(BCRYPT_COST), ...RATE_LIMITS_RAISED, ...env },
+    onProgress: (message: string) => say(`  ${message}`),
+    ...replicas,
+  } as StackOptions;
+  const stack = await startStack(options);
+  const pids = Object.fromEntries(Object.entries(stack.pids).filter((e): e is [string, number] => e[1] !== undefined));
+  for (const pid of Object.values(pids)) ctx.startedGroups.add(pid);
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= stack.stop());
+  ctx.cleanups.push(stop);
+  say(`stack healthy in ${(stack.startupMs / 1000).toFixed(1)} s at ${stack.urls.api}`);
+  return { api: stack.urls.api, stats: stack.urls.stats, standInUrl: upstream.url, pids: { ...pids, 'owm-standin': upstream.process.pid }, startupMs: stack.startupMs, stateDir: stack.stateDir, own: stack, stop };
+}
+
+/** A stack started by `npm start`: its pid file (local/.data/stack.json) names its processes and stand-in. */
+export function runningStack(url: string, standIn: string | undefined): StackUnderTest {
+  const stateDir = resolve(process.env.LOCAL_STATE_DIR || join(ROOT, 'local', '.data'));
+  let pids: Record<string, number> = {};
+  let standInUrl = standIn;
+  let stats: string | undefined;
+  try {
+    const pidFile = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as { urls?: { api?: string; standIn?: string; stats?: string }; processes: Record<string, { pid: number }> };
+    if (pidFile.urls?.api === url || pidFile.urls?.api?.replace('127.0.0.1', 'localhost') === url) {
+      pids = Object.fromEntries(Object.entries(pidFile.processes).map(([name, p]) => [name, p.pid]));
+      standInUrl ??= pidFile.urls?.standIn;
+      stats = pidFile.urls?.stats;
+    }
+  } catch {
+    // not started by npm start from this checkout: no memory figures
+  }
+  return { api: url, stats, standInUrl, pids, stateDir: existsSync(join(stateDir, 'postgres.json')) ? stateDir : undefined, stop: async () => undefined };
+}
+
+export interface Direct {
+  backend: string;
+  weather: string;
+}
+
+/** The baseline: each service's routes in one plain fastify process (bench/direct-server.ts). */
+export async function startDirect(ctx: BenchContext, stateDir: string, upstream: Upstream | undefined): Promise<Direct> {
+  const launch = async (service: 'backend' | 'weather', extra: Record<string, string>) => {
+    const proc = new ManagedProcess(`direct-${service}`, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'direct-server.ts'), service], {
+      cwd: ROOT,
+      env: { ...process.env, STAGE: 'local', LOCAL_STATE_DIR: stateDir, BCRYPT_COST: String(BCRYPT_COST), POWERTOOLS_LOG_LEVEL: 'INFO', ...extra },
+      logDir: ctx.logDir,
+      // Log lines flow through this process as the stack's do (local/stack.ts routes them the same way).
+      logs: 'json',
+    });
+    ctx.startedGroups.add(proc.pid);
+    ctx.cleanups.push(() => proc.stop());
+    return proc.waitForLine(readyUrl);
+  };
+  const weather = await launch('weather', {
+    POWERTOOLS_SERVICE_NAME: 'weather-service',
+    ...(upstream ? { OPENWEATHER_API_KEY: upstream.apiKey, OPENWEATHER_BASE_URL: upstream.url } : {}),
+  });
+  const backend = await launch('backend', { POWERTOOLS_SERVICE_NAME: 'app-backend', WEATHER_SERVICE_URL: weather });
+  return { backend, weather };
+}

@@ -1,0 +1,76 @@
+// The targets of issue 14 (performance and scale), checked against one run's report.
+import type { BenchReport, Target } from './report';
+import { byService } from './scenarios/memory';
+
+const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
+const isInstance = (service: string) => /^(app-backend|weather)/.test(service);
+
+function directShare(report: BenchReport, id: string, share: number): Target[] {
+  const s = report.scenarios.find((x) => x.id === id);
+  if (!s) return [];
+  const r = s.direct ? s.stack.requestsPerSecond / s.direct.requestsPerSecond : undefined;
+  return [{ what: `${s.title}: stack / direct req/s`, target: `≥ ${pct(share)}`, actual: r === undefined ? 'no baseline' : `${pct(r)} (${s.stack.requestsPerSecond} / ${s.direct!.requestsPerSecond})`, met: r === undefined ? undefined : r >= share }];
+}
+
+function weatherTargets(report: BenchReport): Target[] {
+  const w = report.scenarios.find((s) => s.id === 'weather-hit');
+  const list = directShare(report, 'weather-hit', 0.55);
+  if (w) {
+    list.push({ what: 'weather cache hit: p99 at 32 connections', target: '≤ 80 ms', actual: `${w.stack.latencyMs.p99} ms`, met: w.stack.latencyMs.p99 <= 80 });
+    list.push({ what: 'weather cache hit: errors', target: '0', actual: String(w.stack.errors), met: w.stack.errors === 0 });
+  }
+  const f = report.fixedRate;
+  if (f) list.push({ what: `weather cache hit: p99 at ${f.offeredPerSecond} req/s offered`, target: '≤ 50 ms', actual: `${f.stack.latencyMs.p99} ms (${f.stack.requestsPerSecond} req/s served)`, met: f.stack.latencyMs.p99 <= 50 });
+  return list;
+}
+
+function tokenAndBurst(report: BenchReport): Target[] {
+  const list: Target[] = [];
+  const token = report.scenarios.find((s) => s.id === 'token');
+  if (token) {
+    const r = report.bcrypt ? token.stack.requestsPerSecond / report.bcrypt.comparesPerSecond : undefined;
+    list.push({ what: 'POST /token / bcrypt ceiling', target: '≥ 80%', actual: r === undefined ? 'not measured' : `${pct(r)} (${token.stack.requestsPerSecond} / ${report.bcrypt!.comparesPerSecond})`, met: r === undefined ? undefined : r >= 0.8 });
+  }
+  const one = report.coldBurst.stack?.oneCity;
+  if (one) list.push({ what: 'cold burst, 100 × one city: upstream calls', target: 'exactly 1', actual: one.upstreamCalls === undefined ? 'not counted' : String(one.upstreamCalls), met: one.upstreamCalls === undefined ? undefined : one.upstreamCalls === 1 });
+  return list;
+}
+
+function memoryTargets(report: BenchReport): Target[] {
+  const list: Target[] = [];
+  const idle = report.stack.idleMemory ? byService(report.stack.idleMemory).filter((s) => isInstance(s.service)) : [];
+  if (idle.length) {
+    const worst = Math.max(...idle.map((s) => s.rssMb));
+    list.push({ what: 'idle RSS per serverless-offline instance (largest)', target: '≤ 120 MB', actual: idle.map((s) => `${s.service} ${s.rssMb}`).join(', '), met: worst <= 120 });
+  }
+  const m = report.memory?.services.filter((s) => isInstance(s.service)) ?? [];
+  if (m.length) {
+    const worst = Math.max(...m.flatMap((s) => [s.peakMb, s.afterMb]));
+    list.push({ what: `RSS per instance during and after ${report.memory!.loadSeconds} s of GET /user/{id} (largest)`, target: '≤ 250 MB', actual: `${worst} MB`, met: worst <= 250 });
+  }
+  return list;
+}
+
+function coldStartTargets(report: BenchReport): Target[] {
+  const cs = report.coldStarts;
+  if (!cs?.functions.length) return [];
+  const bcryptBound = (fn: string) => fn === 'register' || fn === 'token';
+  const timed = cs.functions.filter((f) => !bcryptBound(f.fn));
+  const slow = timed.filter((f) => (f.ratioToFloor ?? Infinity) > 1.25);
+  const big = cs.functions.filter((f) => (f.zipBytes ?? 0) > (f.fn === 'docs' ? 2 * 2 ** 20 : 600 * 1024));
+  return [
+    { what: 'cold start to first answer, all but register/token', target: '≤ 1.25× the floor', actual: slow.length ? `over: ${slow.map((f) => `${f.fn} ${f.ratioToFloor}×`).join(', ')}` : `all ≤ 1.25× (floor ${cs.floor.answeredMs} ms)`, met: slow.length === 0 },
+    { what: 'zip size (docs ≤ 2 MB)', target: '≤ 600 KB', actual: big.length ? `over: ${big.map((f) => `${f.fn} ${Math.round((f.zipBytes ?? 0) / 1024)} KB`).join(', ')}` : 'all within', met: big.length === 0 },
+  ];
+}
+
+export function targets(report: BenchReport): Target[] {
+  return [
+    ...weatherTargets(report),
+    ...directShare(report, 'user-get', 0.4),
+    ...directShare(report, 'health', 0.42),
+    ...tokenAndBurst(report),
+    ...memoryTargets(report),
+    ...coldStartTargets(report),
+  ];
+}
