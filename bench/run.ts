@@ -109,12 +109,13 @@ async function bench(options: Options, cleanups: (() => Promise<void>)[], starte
     if (load) await runLoadScenario(run, load);
     else await ON_MAIN_STACK[id]?.(run);
   }
+  if (options.profile) toggleProfilers(target.pids); // second signal: stop and write
   if (options.profile) return writeProfiles(target.pids, join(ctx.scratch, 'profiles'), report.startedAt, report.scenarios);
   if (target.stats) report.stack.ingressConnections = await ingressReuse(target.stats);
-  // the main stack is done: the replica stacks and the cold-start probes get the machine to themselves
+  // cold starts read the main stack's database; then it is done and the replica stacks get the machine to themselves
+  if (options.scenarios.includes('cold-starts')) await runColdStarts(run);
   await target.stop();
   if (options.scenarios.includes('replicas')) await runReplicas(run);
-  if (options.scenarios.includes('cold-starts')) await runColdStarts(run);
   report.machine.loadAverage.after = Math.round(loadavg()[0] * 100) / 100;
   report.targets = targets(report);
   if (!run.direct) ctx.notes.push('No direct baseline in this run.');

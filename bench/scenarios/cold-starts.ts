@@ -44,31 +44,43 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const SLS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 const STAGE = 'dev';
 
-/** Stand-in values for settings a deployment gets from its parameters: enough to load and answer without them. */
-function fakeEnv(env: Record<string, string>): Record<string, string> {
-  const filled: Record<string, string> = { ...env, STAGE: env.STAGE || STAGE };
-  filled.DATABASE_URL ||= 'postgres://bench:bench@127.0.0.1:9/bench';
-  filled.WEATHER_DATABASE_URL ||= filled.DATABASE_URL;
-  filled.JWT_SECRET ||= randomBytes(32).toString('hex');
+/** Where the probes' functions find a database, a JWT secret and the weather service: the main stack, when it runs. */
+interface Live {
+  stateDir?: string;
+  weatherUrl?: string;
+  token?: string;
+  userId?: string;
+}
+
+/**
+ * A deployment's settings come from its parameters; here the function reads the main stack's state dir (its Postgres
+ * and JWT secret, as STAGE=local does) so DB-backed routes answer as in service; without one, values that load.
+ */
+function probeEnv(env: Record<string, string>, live: Live): Record<string, string> {
+  const filled: Record<string, string> = { ...env };
+  if (live.stateDir) Object.assign(filled, { STAGE: 'local', LOCAL_STATE_DIR: live.stateDir, DATABASE_URL: '', WEATHER_DATABASE_URL: '', JWT_SECRET: '' });
+  else Object.assign(filled, { DATABASE_URL: filled.DATABASE_URL || 'postgres://bench:bench@127.0.0.1:9/bench', JWT_SECRET: filled.JWT_SECRET || randomBytes(32).toString('hex') });
+  if (live.weatherUrl) filled.WEATHER_SERVICE_URL = live.weatherUrl;
   for (const [key, value] of Object.entries(filled)) if (value === '') delete filled[key];
   return filled;
 }
 
 /** The first request a function would see: its own route as an API Gateway v2 event (path parameters filled in). */
-function apiEvent(method: string, path: string): Record<string, unknown> {
+function apiEvent(method: string, path: string, live: Live = {}): Record<string, unknown> {
   const pathParameters: Record<string, string> = {};
-  const rawPath = path.replace(/\{([^}+]+)\+?\}/g, (_, name: string) => (pathParameters[name] = name.includes('city') ? 'London' : '00000000-0000-4000-8000-000000000000'));
+  const value = (name: string) => (name.includes('city') ? 'London' : (live.userId ?? '00000000-0000-4000-8000-000000000000'));
+  const rawPath = path.replace(/\{([^}+]+)\+?\}/g, (_, name: string) => (pathParameters[name] = value(name)));
   const now = Date.now();
   return {
     version: '2.0', routeKey: `${method} ${path}`, rawPath, rawQueryString: '', isBase64Encoded: false,
-    headers: { host: 'bench.example', 'content-type': 'application/json', 'user-agent': 'cold-start-probe' },
+    headers: { host: 'bench.example', 'content-type': 'application/json', 'user-agent': 'cold-start-probe', ...(live.token ? { authorization: `Bearer ${live.token}` } : {}) },
     pathParameters: Object.keys(pathParameters).length ? pathParameters : undefined,
     requestContext: { accountId: '000000000000', apiId: 'bench', domainName: 'bench.example', requestId: `cold-${now}`, routeKey: `${method} ${path}`, stage: '$default', time: new Date(now).toISOString(), timeEpoch: now, http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'cold-start-probe' } },
     body: method === 'POST' ? '{}' : undefined,
   };
 }
 
-async function packageService(service: string, cwd: string, outDir: string): Promise<Packaged[]> {
+async function packageService(service: string, cwd: string, outDir: string, live: Live): Promise<Packaged[]> {
   say(`cold starts: sls package ${service}...`);
   // a work folder of its own (git-ignored .esbuild-*), so a running `npm start` in this checkout is not disturbed
   const work = `.esbuild-bench-${process.pid}`;
@@ -84,7 +96,7 @@ async function packageService(service: string, cwd: string, outDir: string): Pro
     const route = def.events?.find((e) => e.httpApi)?.httpApi ?? { method: 'GET', path: '/health-check' };
     const method = route.method === '*' ? 'GET' : route.method.toUpperCase();
     const path = route.path === '*' ? '/no-such-route' : route.path;
-    return { service, fn, handler: def.handler, zip: join(outDir, basename(def.package?.artifact ?? `${fn}.zip`)), env: fakeEnv({ ...state.service.provider.environment, ...def.environment }), event: apiEvent(method, path) };
+    return { service, fn, handler: def.handler, zip: join(outDir, basename(def.package?.artifact ?? `${fn}.zip`)), env: probeEnv({ ...state.service.provider.environment, ...def.environment }, live), event: apiEvent(method, path, live) };
   });
 }
 
@@ -114,8 +126,9 @@ export async function runColdStarts(run: Run): Promise<void> {
   const root = join(run.ctx.scratch, 'cold-starts');
   const failures: string[] = [];
   const packaged: Packaged[] = [];
+  const live: Live = { stateDir: run.target.own ? run.target.stateDir : undefined, weatherUrl: run.target.own?.urls.weather, token: run.user.token, userId: run.user.id };
   for (const [service, cwd] of [['app-backend', ROOT], ['weather-service', join(ROOT, 'functions', 'weather')]] as const) {
-    await packageService(service, cwd, join(root, 'package', service)).then((list) => packaged.push(...list), (err: Error) => failures.push(`sls package ${service}: ${err.message.split('\n').slice(0, 3).join(' ')}`));
+    await packageService(service, cwd, join(root, 'package', service), live).then((list) => packaged.push(...list), (err: Error) => failures.push(`sls package ${service}: ${err.message.split('\n').slice(0, 3).join(' ')}`));
   }
   const floorDir = await buildFloor(join(root, 'floor'));
   const floorEnv = { NODE_OPTIONS: packaged[0]?.env.NODE_OPTIONS ?? '' };
