@@ -18,7 +18,7 @@ import { runColdBurst } from './scenarios/cold-burst';
 import { runColdStarts } from './scenarios/cold-starts';
 import { runCores } from './scenarios/cores';
 import { LOAD_SCENARIOS, runLoadScenario } from './scenarios/load-scenarios';
-import { runMemory } from './scenarios/memory';
+import { MEMORY_USAGE_DIR, runMemory } from './scenarios/memory';
 import { runReplicas } from './scenarios/replicas';
 import { runRuntime } from './scenarios/runtime';
 import type { Run } from './scenarios/scenario';
@@ -45,6 +45,11 @@ function stackEnvironment(ctx: BenchContext): Record<string, string> {
     mkdirSync(join(ctx.scratch, 'profiles'));
     nodeOptions.push(`--require ${join(ROOT, 'bench', 'cpu-profile-hook.cjs')}`);
     env.CPU_PROFILE_DIR = join(ctx.scratch, 'profiles');
+  }
+  if (ctx.options.scenarios.includes('memory')) {
+    mkdirSync(join(ctx.scratch, MEMORY_USAGE_DIR));
+    nodeOptions.push(`--require ${join(ROOT, 'bench', 'memory-usage-hook.cjs')}`);
+    env.MEMORY_USAGE_DIR = join(ctx.scratch, MEMORY_USAGE_DIR);
   }
   if (nodeOptions.length) env.NODE_OPTIONS = nodeOptions.join(' ');
   if (ctx.options.offlineMode === 'worker-threads') env.OFFLINE_IN_PROCESS = 'false';
