@@ -142,9 +142,9 @@ function memorySections(report: BenchReport): string[] {
       `Load: ${num(m.load.requestsPerSecond)} req/s, p99 ${m.load.latencyMs.p99} ms, errors ${m.load.errors}. RSS per service (its process tree), sampled every 2 s.`, '',
       '| service | idle MB | peak during load MB | after rest MB |', '| --- | ---: | ---: | ---: |', ...m.services.map((s) => `| ${s.service} | ${s.idleMb ?? '–'} | ${s.peakMb} | ${s.afterMb} |`));
     if (m.breakdown?.length) {
-      lines.push('', 'What a node service\'s RSS is made of (process.memoryUsage() and V8 heap spaces, MB; modules = entries in require.cache):', '',
-        '| service | when | RSS | heap used | heap total | external | old space | new space | code space | modules |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-        ...m.breakdown.map((b) => `| ${b.service} | ${b.at} | ${b.usage.rss} | ${b.usage.heapUsed} | ${b.usage.heapTotal} | ${b.usage.external} | ${b.spaces.old_space ?? '–'} | ${b.spaces.new_space ?? '–'} | ${b.spaces.code_space ?? '–'} | ${b.modules} |`));
+      lines.push('', 'What a node service\'s RSS is made of (process.memoryUsage() and V8 heap spaces, MB; live heap = heap used after a full GC the hook forces after the rest, the last reading; modules = entries in require.cache):', '',
+        '| service | when | RSS | heap used | live heap | heap total | external | old space | new space | code space | modules |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...m.breakdown.map((b) => `| ${b.service} | ${b.at} | ${b.usage.rss} | ${b.usage.heapUsed} | ${b.liveHeapMb ?? '–'} | ${b.usage.heapTotal} | ${b.usage.external} | ${b.spaces.old_space ?? '–'} | ${b.spaces.new_space ?? '–'} | ${b.spaces.code_space ?? '–'} | ${b.modules} |`));
     }
   }
   return lines;

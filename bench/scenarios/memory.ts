@@ -1,5 +1,5 @@
 // Memory per service: idle, during minutes of GET /user/{id} load (sampled; the highest kept) and after a rest.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { say } from '../context';
 import { profiledServices } from '../profile';
@@ -23,23 +23,25 @@ export interface MemoryReport {
   /** per service: RSS at idle before, highest sample during the load, and after the rest */
   services: { service: string; idleMb?: number; peakMb: number; afterMb: number }[];
   /** per node service, what its RSS is made of (bench/memory-usage-hook.cjs) before, at the end of the load and after */
-  breakdown?: { service: string; at: 'before' | 'end of load' | 'after rest'; usage: Record<string, number>; spaces: Record<string, number>; modules: number }[];
+  breakdown?: { service: string; at: 'before' | 'end of load' | 'after rest'; usage: Record<string, number>; spaces: Record<string, number>; modules: number; liveHeapMb?: number }[];
 }
 
 /** The directory the stack's services write their memory breakdown to (NODE_OPTIONS --require, set in run.ts). */
 export const MEMORY_USAGE_DIR = 'memory-usage';
 
 /** Asks each node service for its memory breakdown (SIGWINCH to the hook) and reads the answers. */
-async function breakdown(run: Run, at: 'before' | 'end of load' | 'after rest'): Promise<NonNullable<MemoryReport['breakdown']>> {
+async function breakdown(run: Run, at: 'before' | 'end of load' | 'after rest', gc: boolean): Promise<NonNullable<MemoryReport['breakdown']>> {
   const dir = join(run.ctx.scratch, MEMORY_USAGE_DIR);
   const services = profiledServices(run.target.pids);
+  if (gc) writeFileSync(join(dir, 'gc'), '');
+  else rmSync(join(dir, 'gc'), { force: true });
   const before = new Set(readdirSync(dir));
   for (const name of services) process.kill(run.target.pids[name], 'SIGWINCH');
   await sleep(1000);
   const fresh = readdirSync(dir).filter((f) => !before.has(f));
   return services.flatMap((service) => {
     const file = fresh.find((f) => f.startsWith(`${run.target.pids[service]}-`));
-    return file ? [{ service, at, ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as { usage: Record<string, number>; spaces: Record<string, number>; modules: number }) }] : [];
+    return file ? [{ service, at, ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as { usage: Record<string, number>; spaces: Record<string, number>; modules: number; liveHeapMb?: number }) }] : [];
   });
 }
 
@@ -63,7 +65,7 @@ export async function runMemory(run: Run): Promise<void> {
   }
   say(`memory: ${loadSeconds} s of GET /user/{id} through the stack, sampled every 2 s, then ${restSeconds} s of rest...`);
   const hooked = Boolean(run.stackEnv.MEMORY_USAGE_DIR);
-  const parts = hooked ? await breakdown(run, 'before') : [];
+  const parts = hooked ? await breakdown(run, 'before', false) : [];
   const peak = new Map<string, number>();
   let loading = true;
   const sampler = (async () => {
@@ -74,11 +76,12 @@ export async function runMemory(run: Run): Promise<void> {
   })();
   const load = await runLoad({ connections, durationSeconds: loadSeconds, warmupSeconds: 0, ...userGet.spec(run.target.api, run.user) }).finally(() => (loading = false));
   await sampler;
-  if (hooked) parts.push(...(await breakdown(run, 'end of load')));
+  if (hooked) parts.push(...(await breakdown(run, 'end of load', false)));
   await sleep(restSeconds * 1000);
-  if (hooked) parts.push(...(await breakdown(run, 'after rest')));
   const idle = new Map((run.report.stack.idleMemory ? byService(run.report.stack.idleMemory) : []).map((s) => [s.service, s.rssMb]));
   const services = byService(treeMemory(run.target.pids)).map((s) => ({ service: s.service, idleMb: idle.get(s.service), peakMb: peak.get(s.service) ?? s.rssMb, afterMb: s.rssMb }));
+  // last, as only this reading forces a GC (live heap) and that frees memory the figures above include
+  if (hooked) parts.push(...(await breakdown(run, 'after rest', true)));
   run.report.memory = { loadSeconds, restSeconds, load, services, breakdown: hooked ? parts : undefined };
   for (const s of services) say(`  ${s.service}: idle ${s.idleMb ?? '–'} MB, peak ${s.peakMb} MB, after ${s.afterMb} MB`);
 }
