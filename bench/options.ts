@@ -36,7 +36,7 @@ export const USAGE = `npm run bench [-- options]
   --no-baseline           no direct fastify baseline
   --url URL [--standin-url URL]   measure a running stack instead of starting one
   --profile               CPU profiles of the stack's services under weather-hit and user-get (bench/results/profile.md)
-  --offline-mode in-process|worker-threads   --node-options '...'   --keep
+  --offline-mode in-process|worker-threads   --node-options='--flag ...' (with =)   --keep
   --memory-load S --memory-rest S           the memory scenario (default 120 and 60; --quick 20 and 10)`;
 
 const OPTIONS = {
