@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { groupMembers } from '../../local/processes';
+import { groupMembers, liveProcesses } from '../../local/processes';
 import { say } from '../context';
 import type { LoadResult } from '../load';
 import { runLoad } from '../requests';
@@ -21,9 +21,23 @@ export interface CoresPoint {
   result: LoadResult;
 }
 
-/** Pins every thread of every process in the stack's process groups (children such as Postgres backends included). */
+/** Every process of the stack: its process groups and all their descendants (Postgres forks in a group of its own). */
+function stackProcesses(pids: Record<string, number>): number[] {
+  const children = new Map<number, number[]>();
+  for (const { pid, ppid } of liveProcesses()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const seen = new Set<number>();
+  const walk = (pid: number) => {
+    if (seen.has(pid)) return;
+    seen.add(pid);
+    for (const child of children.get(pid) ?? []) walk(child);
+  };
+  for (const pid of Object.values(pids).flatMap((leader) => [leader, ...groupMembers(leader)])) walk(pid);
+  return [...seen];
+}
+
+/** Pins every thread of every stack process; children forked later (Postgres backends) inherit the mask. */
 async function pinStack(pids: Record<string, number>, cpus: string): Promise<number> {
-  const members = Object.values(pids).flatMap((pid) => groupMembers(pid));
+  const members = stackProcesses(pids);
   const results = await Promise.allSettled(members.map((pid) => run$('taskset', ['-a', '-p', '-c', cpus, String(pid)])));
   return results.filter((r) => r.status === 'fulfilled').length;
 }
@@ -35,7 +49,7 @@ export async function runCores(run: Run): Promise<void> {
   try {
     for (const cores of [1, 2].filter((n) => n <= all)) {
       const stackCpus = cores === 1 ? '0' : `0-${cores - 1}`;
-      const loadCpus = cores < all ? `${cores}-${all - 1}` : undefined;
+      const loadCpus = cores < all ? (cores === all - 1 ? `${cores}` : `${cores}-${all - 1}`) : undefined;
       const pinned = await pinStack(run.target.pids, stackCpus);
       say(`cores: stack pinned to CPU ${stackCpus} (${pinned} processes), load generator ${loadCpus ? `on CPU ${loadCpus}` : 'unpinned'}...`);
       const result = await runLoad({ ...loadSettings(run), ...weatherHit.spec(run.target.api, run.user) }, loadCpus);
