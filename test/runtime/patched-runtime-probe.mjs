@@ -9,6 +9,7 @@ writeFileSync(join(dir, 'handler.js'), 'exports.handler = async () => ({ statusC
 const so = join(process.cwd(), 'node_modules', 'serverless-offline', 'src', 'lambda');
 const { default: InProcessRunner } = await import(join(so, 'handler-runner', 'in-process-runner', 'index.js'));
 const { default: LambdaFunction } = await import(join(so, 'LambdaFunction.js'));
+const { default: LambdaFunctionPool } = await import(join(so, 'LambdaFunctionPool.js'));
 const funOptions = { codeDir: dir, handler: 'handler.handler', servicePath: dir, timeout: 5000 };
 const seen = {};
 try {
@@ -26,6 +27,16 @@ try {
   const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   await fn.runHandler();
   seen.timersLeft = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length - timersBefore;
+  // the pool as `npm run dev` (reloadHandler: true) and as the stack (false) use it: invoke, delete the file, invoke
+  for (const reloadHandler of [true, false]) {
+    writeFileSync(join(dir, 'pooled.js'), 'exports.handler = async () => ({ statusCode: 200 });\n');
+    const pool = new LambdaFunctionPool(serverless, { useInProcess: true, reloadHandler });
+    const definition = { handler: 'pooled.handler', name: 'pooled' };
+    await pool.get('pooled', definition).runHandler();
+    rmSync(join(dir, 'pooled.js'));
+    seen[reloadHandler ? 'reloadSecondCall' : 'noReloadSecondCall'] = await pool.get('pooled', definition).runHandler().then(() => 'served', (err) => err.constructor.name);
+    await pool.cleanup();
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -44,4 +44,12 @@ describe('serverless-offline patches', () => {
     expect(seen.newRunnerResolves).toBe('ImportModuleError');
     expect(seen.timersLeft).toBe(0);
   });
+
+  it('does not defeat reloadHandler: with it the pool resolves the handler again on every call, without it once', async () => {
+    const { stdout } = await run(process.execPath, [join(__dirname, 'patched-runtime-probe.mjs')], { cwd: ROOT, timeout: 20_000 });
+    const seen = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    // the handler file is gone before the second call: only a fresh resolution notices
+    expect(seen.reloadSecondCall).toBe('ImportModuleError');
+    expect(seen.noReloadSecondCall).toBe('served');
+  });
 });
