@@ -10,7 +10,7 @@ const README_MAX_BYTES = 12 * 1024;
 // Set by a runtime or by a serverless.yml for each service: documented in docs/configuration.md, not for .env.
 const NOT_FOR_DOTENV = new Set(['STAGE', 'IS_OFFLINE', 'IS_LOCAL', 'POWERTOOLS_SERVICE_NAME']);
 // Passed between the runner's own processes, not settings.
-const INTERNAL = new Set(['MIGRATE_URL', 'MIGRATE_DIR']);
+const INTERNAL = new Set<string>([]);
 
 function markdownFiles(): string[] {
   const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
