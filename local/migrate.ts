@@ -105,17 +105,23 @@ export function embeddedOwnerUrls(stateDir: string): Record<'app' | 'weather', s
   return { app, weather };
 }
 
+/** Whether the URL's role owns its database (the layout before owner roles, or a database made for one role). */
+const ownsItsDatabase = (url: string) =>
+  withClient(url, async (c) => (await c.query('SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS owns FROM pg_database WHERE datname = current_database()')).rows[0].owns as boolean);
+
 /**
  * The local runner with an external Postgres: as the owners in MIGRATE_DATABASE_URL / MIGRATE_WEATHER_DATABASE_URL
- * when set (granting the runtime URLs' roles), else as the runtime roles themselves (which then own their tables).
+ * when set (granting the runtime URLs' roles); else as the runtime role when it owns its database; else not at all
+ * (a database with owner roles is migrated by `npm run migrate`, a deploy step).
  */
 export async function migrateExternal(runtimeUrls: Record<'app' | 'weather', string>, env = process.env): Promise<void> {
   const ownerUrls = { app: env.MIGRATE_DATABASE_URL, weather: env.MIGRATE_WEATHER_DATABASE_URL };
   await Promise.all(
-    DATABASES.map(({ option, migrations }) => {
+    DATABASES.map(async ({ option, migrations }) => {
       const ownerUrl = ownerUrls[option];
-      const runtimeRole = ownerUrl ? decodeURIComponent(new URL(runtimeUrls[option]).username) : undefined;
-      return migrateDatabase({ ownerUrl: ownerUrl || runtimeUrls[option], dir: migrations, runtimeRole });
+      const runtimeUrl = runtimeUrls[option];
+      if (ownerUrl) return migrateDatabase({ ownerUrl, dir: migrations, runtimeRole: decodeURIComponent(new URL(runtimeUrl).username) });
+      if (await ownsItsDatabase(runtimeUrl)) return migrateDatabase({ ownerUrl: runtimeUrl, dir: migrations });
     }),
   );
 }

@@ -1,12 +1,16 @@
 // Migrations run as each database's owner; the roles the functions use have DML only. A data dir made with the
 // earlier layout (runtime roles owning their databases and tables) is upgraded in place, its users intact.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
-import { readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config';
+import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config';
 import { DATABASES, migrateDatabase } from '../../local/migrate';
+import { ROOT, TSX } from '../support/child';
 import { startPostgres, type RunningPostgres } from '../support/embedded-postgres';
 import { invoke } from '../support/lambda';
 import { uniqueName } from '../support/users';
@@ -54,6 +58,61 @@ describe('the runtime roles on the run embedded Postgres', () => {
     const cross = appUrl.replace(/\/app_db$/, '/weather_db');
     await expect(withClient(cross, (c) => c.query('SELECT 1'))).rejects.toMatchObject({ code: '42501' });
     await expect(withClient(weatherUrl.replace(/\/weather_db$/, '/app_db'), (c) => c.query('SELECT 1'))).rejects.toMatchObject({ code: '42501' });
+  });
+});
+
+describe('npm run migrate, as a deployer runs it', () => {
+  const id = randomBytes(4).toString('hex');
+  const [owner, runtime, db] = [`mig_owner_${id}`, `mig_user_${id}`, `mig_${id}`];
+  const password = randomBytes(12).toString('hex');
+  const at = (role: string, database = db) => `postgres://${role}:${password}@127.0.0.1:${readEmbeddedState()!.port}/${database}`;
+  const superuser = () => {
+    const secret = JSON.parse(readFileSync(join(localStateDir(), 'postgres-secrets.json'), 'utf8')).superuser as string;
+    return `postgres://postgres:${encodeURIComponent(secret)}@127.0.0.1:${readEmbeddedState()!.port}`;
+  };
+  const migrate = () =>
+    promisify(execFile)(TSX, ['local/migrate.ts', '--app', at(owner), '--app-role', runtime], { cwd: ROOT, env: { ...process.env, LOCAL_STATE_DIR: '/nonexistent' } });
+
+  beforeAll(() =>
+    withClient(`${superuser()}/postgres`, async (c) => {
+      await c.query(`CREATE ROLE ${owner} LOGIN PASSWORD '${password}'`);
+      await c.query(`CREATE ROLE ${runtime} LOGIN PASSWORD '${password}'`);
+      await c.query(`CREATE DATABASE ${db} OWNER ${owner}`);
+    }),
+  );
+  afterAll(() =>
+    withClient(`${superuser()}/postgres`, async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await c.query(`DROP ROLE IF EXISTS ${runtime}`);
+      await c.query(`DROP ROLE IF EXISTS ${owner}`);
+    }),
+  );
+
+  test('migrates as the owner, grants the runtime role DML only, also on tables later migrations add; runs again', async () => {
+    const { stdout } = await migrate();
+    expect(stdout).toMatch(new RegExp(`app: migrated layers/db/migrations/app, runtime role ${runtime}`));
+    expect(stdout).not.toContain(password);
+    await withClient(at(owner), (c) => c.query('CREATE TABLE later_migration (id int)')); // what a future migration does
+    await withClient(at(runtime), async (c) => {
+      await c.query("INSERT INTO users (username, password_hash) VALUES ('someone', 'x')");
+      expect((await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
+      await c.query('INSERT INTO later_migration VALUES (1)');
+      expect(await failure(c, 'CREATE TABLE intruder (id int)')).toBe('42501');
+      expect(await failure(c, 'DROP TABLE later_migration')).toBe('42501');
+      expect(await failure(c, 'SELECT * FROM pgmigrations')).toBe('42501');
+    });
+    await migrate(); // idempotent
+    await withClient(at(runtime), async (c) => expect((await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1));
+  });
+
+  test('refuses tables another role owns, and says what to run', async () => {
+    await withClient(`${superuser()}/${db}`, (c) => c.query(`CREATE TABLE stray (id int); ALTER TABLE stray OWNER TO ${runtime}`));
+    const failed = await migrate().then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`REASSIGN OWNED BY ${runtime} TO ${owner};`);
   });
 });
 
