@@ -1,4 +1,5 @@
 // A route's fastify schema, which is also its OpenAPI operation: every problem status it can answer is derived here.
+import type { TSchema } from '@sinclair/typebox';
 import type { FastifySchema } from 'fastify';
 import { Problem, PROBLEM_CONTENT_TYPE } from '../problems';
 import type { AnyRoute } from './route';
@@ -29,10 +30,17 @@ export function routeSchema(spec: AnyRoute): FastifySchema & Record<string, unkn
     security: spec.auth === 'required' ? [{ OAuth2PasswordBearer: [] }] : [],
     ...(spec.schema.body ? { body: spec.schema.body } : {}),
     ...(spec.forms ? { consumes: ['application/x-www-form-urlencoded', 'application/json'] } : {}),
-    ...(spec.schema.querystring ? { querystring: spec.schema.querystring } : {}),
+    ...(spec.schema.querystring ? { querystring: withOptionalDefaults(spec.schema.querystring) } : {}),
     ...(spec.schema.params ? { params: spec.schema.params } : {}),
     response,
   };
+}
+
+/** A parameter with a default may be left out (ajv fills it in), so it is not required, in validation nor in /openapi.json. */
+function withOptionalDefaults(schema: TSchema): TSchema {
+  const properties = (schema.properties ?? {}) as Record<string, { default?: unknown }>;
+  const required = ((schema.required ?? []) as string[]).filter((name) => properties[name]?.default === undefined);
+  return { ...schema, required };
 }
 
 const DESCRIPTIONS: Record<number, string> = {
