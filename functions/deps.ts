@@ -35,11 +35,7 @@ export const probeAppDatabase = () => probeDatabase(appDatabase(), settings().he
 export type CurrentUser = PublicUser;
 
 /** How the backend answers its dependencies' errors. */
-const BACKEND_ERRORS: ErrorMapper[] = [
-  (err) => (err instanceof UsernameTaken ? conflict(err.message) : undefined),
-  databaseUnavailableProblem,
-  configProblem,
-];
+const BACKEND_ERRORS: ErrorMapper[] = [(err) => (err instanceof UsernameTaken ? conflict(err.message) : undefined), databaseUnavailableProblem, configProblem];
 
 /** What every backend app is built with: its error registry, its authentication, 503 while misconfigured. */
 export const backendAppOptions: AppOptions = { errors: BACKEND_ERRORS, authenticate, precondition: () => void settings() };

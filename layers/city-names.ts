@@ -2,5 +2,10 @@
 
 /** Normalises a city name into its cache key: trimmed, case-folded, inner spaces collapsed, ",cc" kept. */
 export function cityKey(city: string): string {
-  return city.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/, ',').toLowerCase();
+  return city
+    .normalize('NFC')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/\s*,\s*/, ',')
+    .toLowerCase();
 }

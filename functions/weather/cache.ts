@@ -1,6 +1,5 @@
 // The weather cache in weather_db: all SQL of the weather service lives here, always with parameters.
 import type { IBaseProtocol } from 'pg-promise';
-import { cityKey } from '../../layers/city-names';
 import { settings, weatherDatabase } from './deps';
 import type { Observation } from './openweather';
 

@@ -65,7 +65,11 @@ export async function buildApp(specs: readonly AnyRoute[], options: AppOptions =
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: string) {
-  return reply.code(problem.status).headers(problem.headers).type(PROBLEM_CONTENT_TYPE).send(problemBody(problem.status, problem.detail, requestId));
+  return reply
+    .code(problem.status)
+    .headers(problem.headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemBody(problem.status, problem.detail, requestId));
 }
 
 function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {

@@ -20,7 +20,9 @@ function finiteOnly(validate: ValidateFunction): ValidateFunction {
     const valid = validate(data);
     check.errors = validate.errors;
     if (!valid || !data || typeof data !== 'object') return valid;
-    const key = Object.keys(data).find((k) => typeof (data as Record<string, unknown>)[k] === 'number' && !Number.isFinite((data as Record<string, number>)[k]));
+    const key = Object.keys(data).find(
+      (k) => typeof (data as Record<string, unknown>)[k] === 'number' && !Number.isFinite((data as Record<string, number>)[k]),
+    );
     if (key === undefined) return true;
     check.errors = [{ instancePath: `/${key}`, schemaPath: '#/type', keyword: 'type', params: {}, message: 'must be a finite number' }];
     return false;

@@ -18,7 +18,9 @@ describe('configuration', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('the backend refuses a non-local stage without JWT_SECRET, naming it', () => {
-    expect(() => readBackendSettings({ STAGE: 'prod', LOCAL_STATE_DIR: dir, ...PROD_URLS })).toThrow(new ConfigError('JWT_SECRET', 'JWT_SECRET must be set for stage "prod"'));
+    expect(() => readBackendSettings({ STAGE: 'prod', LOCAL_STATE_DIR: dir, ...PROD_URLS })).toThrow(
+      new ConfigError('JWT_SECRET', 'JWT_SECRET must be set for stage "prod"'),
+    );
   });
 
   test('the weather service needs no JWT_SECRET on stage prod', () => {
@@ -31,7 +33,9 @@ describe('configuration', () => {
   test('a non-local stage writes no file and never looks for the embedded database', () => {
     const empty = mkdtempSync(join(tmpdir(), 'cfg-prod-'));
     try {
-      expect(() => readBackendSettings({ STAGE: 'prod', LOCAL_STATE_DIR: empty, WEATHER_SERVICE_URL: 'https://w.internal', JWT_SECRET: SECRET })).toThrow(/DATABASE_URL must be set/);
+      expect(() => readBackendSettings({ STAGE: 'prod', LOCAL_STATE_DIR: empty, WEATHER_SERVICE_URL: 'https://w.internal', JWT_SECRET: SECRET })).toThrow(
+        /DATABASE_URL must be set/,
+      );
       expect(() => readWeatherSettings({ STAGE: 'prod', LOCAL_STATE_DIR: empty })).toThrow(/WEATHER_DATABASE_URL must be set/);
       expect(() => readBackendSettings({ STAGE: 'prod', LOCAL_STATE_DIR: empty, ...PROD_URLS })).toThrow(ConfigError);
       expect(readdirSync(empty)).toEqual([]);
@@ -41,7 +45,13 @@ describe('configuration', () => {
   });
 
   test('stage local, serverless-offline and sls invoke local are local; dev and prod are not', () => {
-    expect([{}, { STAGE: 'local' }, { STAGE: 'test' }, { STAGE: 'dev', IS_OFFLINE: 'true' }, { STAGE: 'dev', IS_LOCAL: 'true' }].map(isLocal)).toEqual([true, true, true, true, true]);
+    expect([{}, { STAGE: 'local' }, { STAGE: 'test' }, { STAGE: 'dev', IS_OFFLINE: 'true' }, { STAGE: 'dev', IS_LOCAL: 'true' }].map(isLocal)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect([{ STAGE: 'dev' }, { STAGE: 'prod' }].map(isLocal)).toEqual([false, false]);
   });
 
@@ -111,7 +121,10 @@ describe('a backend deployed without JWT_SECRET', () => {
       spy.mockRestore();
       logs.restore();
     }
-    const lines = [...logs.raw, ...errors].join('').split('\n').filter((l) => l.includes('not configured'));
+    const lines = [...logs.raw, ...errors]
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('not configured'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({ level: 'ERROR', variable: 'JWT_SECRET' });
     expect(readdirSync(stateDir)).toEqual([]);

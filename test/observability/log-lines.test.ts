@@ -55,7 +55,7 @@ let startedAt: number;
 let appLines: string[] = [];
 let weatherLines: string[] = [];
 /** the part of the lines above written on stderr (Powertools' WARN and ERROR) */
-let stderrLines: string[] = [];
+const stderrLines: string[] = [];
 let accessLines: string[] = [];
 let accessStatuses: number[] = [];
 let logs: string;
