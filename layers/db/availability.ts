@@ -12,7 +12,10 @@ const MESSAGES = [
   'connection timeout',
   'Client has encountered a connection error',
   'database deadline exceeded',
+  // TLS demanded by the URL (sslmode) and refused or unverifiable: the database cannot be reached as configured.
+  'The server does not support SSL connections',
 ];
+const TLS_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
 export class DatabaseDeadlineError extends Error {
   constructor(ms: number) {
@@ -25,7 +28,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   if (err instanceof DatabaseDeadlineError) return true;
   const e = err as { code?: unknown; message?: unknown };
-  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || SQLSTATE.test(e.code))) return true;
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || TLS_CODES.has(e.code) || SQLSTATE.test(e.code))) return true;
   return typeof e.message === 'string' && MESSAGES.some((m) => (e.message as string).includes(m));
 }
 

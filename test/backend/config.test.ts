@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readBackendSettings } from '../../functions/settings';
 import { readWeatherSettings } from '../../functions/weather/settings';
 import { ConfigError } from '../../layers/config/env';
+import { readEmbeddedState } from '../../layers/config/local-state';
 import { isLocal } from '../../layers/config/stage';
 import { captureLogs, invoke } from '../support/lambda';
 
@@ -127,6 +128,33 @@ describe('a backend deployed without JWT_SECRET', () => {
       .filter((l) => l.includes('not configured'));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0])).toMatchObject({ level: 'ERROR', variable: 'JWT_SECRET' });
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
+});
+
+describe('the weather service deployed with only its own settings', () => {
+  const saved = { ...process.env };
+  const stateDir = mkdtempSync(join(tmpdir(), 'cfg-weather-'));
+  let health: Handler;
+
+  beforeAll(() => {
+    const weatherUrl = readEmbeddedState()?.weatherUrl;
+    if (!weatherUrl) throw new Error('the embedded Postgres of the test run is not running');
+    jest.isolateModules(() => {
+      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: weatherUrl });
+      delete process.env.JWT_SECRET;
+      health = require('../../functions/weather/health').handler;
+    });
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('answers its health-check 200 without JWT_SECRET and writes no local state', async () => {
+    const res = await invoke(health, { method: 'GET', path: '/health-check' });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok', checks: { database: 'ok' } });
     expect(readdirSync(stateDir)).toEqual([]);
   });
 });
