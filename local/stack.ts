@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { readConfig } from '../layers/config';
+import { localSecret } from '../layers/config/local-state';
 import { bundleDir, bundleService, stopBundler } from './bundle';
 import { migrateExternal } from './migrate';
 import { freePort } from './ports';
@@ -307,7 +307,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.databaseUrl) serviceEnv.DATABASE_URL = options.databaseUrl;
     if (options.weatherDatabaseUrl) serviceEnv.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
     // Generated once into the state dir before the instances start, so they cannot race to create it.
-    if (!serviceEnv.JWT_SECRET) readConfig({ STAGE: 'local', LOCAL_STATE_DIR: stateDir });
+    if (!serviceEnv.JWT_SECRET) localSecret({ LOCAL_STATE_DIR: stateDir }, 'jwt-secret');
 
     const node = process.execPath;
     const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
-import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config';
+import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config/local-state';
 import { DATABASES, migrateDatabase } from '../../local/migrate';
 import { ROOT, TSX } from '../support/child';
 import { startPostgres, type RunningPostgres } from '../support/embedded-postgres';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config';
+import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config/local-state';
 import { migrateDatabase } from '../../local/migrate';
 
 export interface ScratchDatabase {
