@@ -74,6 +74,21 @@ describe('canonical paths', () => {
     expect(edge.received.slice(before).map((r) => r.url)).toEqual([target]);
   });
 
+  test.each([
+    ['a 12 kB city name', `/weather/${'a'.repeat(12_000)}`],
+    ['2000 encoded letters', `/weather/${'%C3%A3'.repeat(2000)}`],
+    ['3000 short segments', '/x'.repeat(3000)],
+  ])('a long canonical path (%s) passes (no regex limit turns it into a refusal)', async (_, target) => {
+    const before = edge.received.length;
+    expect((await send({ method: 'GET', target })).status).toBe(200);
+    expect(edge.received.slice(before).map((r) => r.url)).toEqual([target]);
+  });
+
+  test('a request target over 12 kB is 414 and headers over 16 kB are 431, in problem+json', async () => {
+    expectProblem(await send({ method: 'GET', target: `/weather/${'a'.repeat(12_300)}` }), 414);
+    expectProblem(await send({ method: 'GET', target: '/users', headers: [['X-Padding', 'a'.repeat(17_000)]] }), 431);
+  });
+
   test(`48 guesses from one address spread over spellings of /token: at most ${AUTH_LIMIT} reach a backend, all others get 4xx problem+json`, async () => {
     const attacker = '127.0.9.1';
     const spellings = ['/token', '/TOKEN', '/Token', '/token?x=1', ...TOKEN_SPELLINGS];

@@ -12,7 +12,7 @@ import { isAlive } from '../../local/processes';
 import { hostileBodies, hostileSegment, LEAK, withAnyContentType } from '../support/hostile';
 import { rawRequest, sendRaw, type RawAnswer, type RawRequest } from '../support/raw-http';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
-import { startTestStack, type TestStack } from '../support/stack';
+import { eventually, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);
 
@@ -157,9 +157,7 @@ describe('hostile requests through HAProxy', () => {
   // HAProxy's HTTP parser refuses these before any rule runs; HAProxy 2.6 then always sends its built-in HTML
   // 400 page (errorfile and http-error are not applied there: haproxy/haproxy#3032, fixed in 3.2).
   test.each<[string, () => RawRequest]>([
-    ['a 20 kB header', () => ({ method: 'GET', target: '/users', headers: [...bearer(alice.token), ['X-Padding', 'a'.repeat(20_000)]] })],
     ['300 headers', () => ({ method: 'GET', target: '/users', headers: Array.from({ length: 300 }, (_, i): [string, string] => [`X-H${i}`, 'v'.repeat(50)]) })],
-    ['a 20 kB URL', () => ({ method: 'GET', target: `/weather/${'a'.repeat(20_000)}`, headers: bearer(alice.token) })],
     ['a NUL byte in the path', () => ({ method: 'GET', target: '/user/\u0000', headers: bearer(alice.token) })],
     ['a raw space in the path', () => ({ method: 'GET', target: '/weather/New York', headers: bearer(alice.token) })],
     ['raw UTF-8 bytes in the path', () => ({ method: 'GET', target: '/weather/Z\u00fcrich', headers: bearer(alice.token) })],
@@ -174,6 +172,8 @@ describe('hostile requests through HAProxy', () => {
   });
 
   test.each<[string, number, () => RawRequest]>([
+    ['a 20 kB header', 431, () => ({ method: 'GET', target: '/users', headers: [...bearer(alice.token), ['X-Padding', 'a'.repeat(20_000)]] })],
+    ['a 20 kB URL', 414, () => ({ method: 'GET', target: `/weather/${'a'.repeat(20_000)}`, headers: bearer(alice.token) })],
     ['a 9 kB query string', 400, () => ({ method: 'GET', target: `/users?limit=${'9'.repeat(9000)}`, headers: bearer(alice.token) })],
     ['limit=1e400 (a number too large to be finite)', 400, () => ({ method: 'GET', target: '/users?limit=1e400&offset=Infinity', headers: bearer(alice.token) })],
     ['a 2 MB body declared by Content-Length', 413, () => ({ method: 'POST', target: '/register', headers: [['Content-Type', 'application/json']], body: `{"username":"${'a'.repeat(2 * 1024 * 1024)}"}` })],
@@ -189,7 +189,7 @@ describe('hostile requests through HAProxy', () => {
     expectProblem(answer, status);
   });
 
-  test('a chunked body of 2 MB (no Content-Length for HAProxy to judge) is refused by the function with 413', async () => {
+  test('a chunked body of 2 MB (no Content-Length to judge) is refused with 413 by the ingress, before any function', async () => {
     const chunk = 'a'.repeat(64 * 1024);
     const chunks = Array.from({ length: 32 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
     const head = 'POST /register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
@@ -197,6 +197,8 @@ describe('hostile requests through HAProxy', () => {
     tally('oversize and odd', answer);
     expect(answer.status).toBe(413);
     expectProblem(answer);
+    const logged = stack.logLines('haproxy').find((l) => l.request_id === answer.headers['x-request-id']?.[0]);
+    expect(logged).toMatchObject({ status: 413, server: '<NOSRV>' });
   });
 
   test('afterwards every process still runs, none logged an error, the API answers, and the database holds exactly the users answered 201', async () => {
@@ -286,6 +288,45 @@ describe('brute force', () => {
       expect(answer.status).toBe(200);
       tokens.push(answer.json.access_token);
     }
+  });
+});
+
+describe('spellings of the path', () => {
+  test(`48 failed logins from one address spread over spellings of /token: at most ${RATE_LIMIT.requests} reach a password check, every other answer is 4xx problem+json`, async () => {
+    const attacker = '127.0.0.5';
+    const username = `ghost_${randomBytes(4).toString('hex')}`;
+    const spellings = ['/token', '/token/', '/%74oken', '/x/../token', '/./token', '//token', '/token;x', '/TOKEN', '/token?x=1', '/tok%65n', '/token%2F', '/x%2F..%2Ftoken'];
+    const statuses: Record<string, number> = {};
+    const ids: string[] = [];
+    for (let i = 0; i < 48; i++) {
+      const target = spellings[i % spellings.length];
+      const answer = await api({ method: 'POST', target, localAddress: attacker, ...form({ username, password: `guess-${i}-wrong` }) });
+      statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      ids.push(answer.headers['x-request-id']?.[0] ?? '');
+      expect(`${target} ${answer.status}`).toMatch(/ 4\d\d$/);
+      expectProblem(answer);
+    }
+    // Counted from what the processes logged: password checks by the functions, forwarded requests by HAProxy.
+    const checks = ['app-backend-1', 'app-backend-2'].flatMap((name) => stack.logLines(name)).filter((l) => l.event === 'auth.login_failed' && l.username === username).length;
+    const forwarded = await eventually('HAProxy to log all 48 guesses', () => {
+      const lines = stack.logLines('haproxy').filter((l) => ids.includes(l.request_id));
+      return lines.length === 48 ? lines.filter((l) => l.server !== '<NOSRV>').length : undefined;
+    });
+    console.log(`48 guesses over ${spellings.length} spellings from ${attacker}: ${checks} reached a password check, ${forwarded} reached a backend; answers ${JSON.stringify(statuses)}`);
+    expect(checks).toBeGreaterThan(0);
+    expect(checks).toBeLessThanOrEqual(RATE_LIMIT.requests);
+    expect(forwarded).toBeLessThanOrEqual(RATE_LIMIT.requests);
+  });
+});
+
+describe('CORS with the default (no CORS_ORIGINS)', () => {
+  test.each([
+    ['GET /health-check', { method: 'GET', target: '/health-check' }],
+    ['POST /token', { method: 'POST', target: '/token', ...form({ username: 'nobody_here', password: 'not-the-password' }) }],
+    ['a preflight', { method: 'OPTIONS', target: '/token', headers: [['Access-Control-Request-Method', 'POST'] as [string, string]] }],
+  ])('%s from Origin https://evil.example gets no Access-Control-* header (serverless-offline would echo it)', async (_, req) => {
+    const answer = await api({ ...req, headers: [['Origin', 'https://evil.example'], ...(req.headers ?? [])] });
+    expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
   });
 });
 
