@@ -317,6 +317,19 @@ describe('spellings of the path', () => {
     expect(checks).toBeLessThanOrEqual(RATE_LIMIT.requests);
     expect(forwarded).toBeLessThanOrEqual(RATE_LIMIT.requests);
   });
+
+  test('what legitimate clients send still works: Swagger UI and its assets, the OpenAPI document, encoded city names', async () => {
+    const page = await api({ method: 'GET', target: '/docs' });
+    expect(page.status).toBe(200);
+    const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1], `http://x/docs`).pathname);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const target of [...new Set(assets)]) expect([target, (await api({ method: 'GET', target })).status]).toEqual([target, 200]);
+    expect((await api({ method: 'GET', target: '/openapi.json' })).status).toBe(200);
+    for (const city of ['S\u00e3o Paulo,BR', 'Z\u00fcrich', '\u041c\u043e\u0441\u043a\u0432\u0430', "Val-d'Or", 'St. John\'s']) {
+      const target = `/weather/${encodeURIComponent(city)}`;
+      expect([target, (await api({ method: 'GET', target, headers: bearer(alice.token) })).status]).toEqual([target, 200]);
+    }
+  });
 });
 
 describe('CORS with the default (no CORS_ORIGINS)', () => {
