@@ -1,6 +1,7 @@
 // The edge rules of haproxy.cfg's `frontend api`, run by the real HAProxy in front of stub backends that record what
 // reaches them: canonical paths only, the per-address limits (/token + /register, and /weather), bodies refused
 // whatever their framing, no replay of a login whose request was sent, and CORS only for listed origins.
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { sendChunked } from '../support/chunked-body';
 import { startEdgeHaproxy, type EdgeHaproxy } from '../support/edge-haproxy';
@@ -202,6 +203,16 @@ describe('request bodies, whatever their framing', () => {
     const answer = await sendChunked(edge.url, { target: '/register', bodyBytes: 30_000, chunkBytes: 1000, pauseMs: 500, headers: json, localAddress: freshAddress() });
     expectProblem(answer, 408);
     expect(edge.received.length).toBe(before);
+  });
+
+  test.each<[string, string[]]>([['with a Content-Length', []], ['chunked', ['-H', 'Transfer-Encoding: chunked']]])('curl (Expect: 100-continue) posting 60 kB %s is let through whole', async (_, framing) => {
+    const before = edge.received.length;
+    const status = await new Promise<string>((resolve, reject) => {
+      const curl = execFile('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Content-Type: application/json', ...framing, '--data-binary', '@-', `${edge.url}/register`], (err, out) => (err ? reject(err) : resolve(out)));
+      curl.stdin!.end('a'.repeat(60_000));
+    });
+    expect(status).toBe('200');
+    expect(edge.received.slice(before).map((r) => r.bodyBytes)).toEqual([60_000]);
   });
 
   test('a declared body just at the limit passes, one byte over is 413', async () => {
