@@ -319,6 +319,15 @@ describe('spellings of the path', () => {
     expect(forwarded).toBeLessThanOrEqual(RATE_LIMIT.requests);
   });
 
+  // Canonical, so let through: none of these may be routed to the token function (it would answer 401) unseen by the limit.
+  test.each(['/token%3F', '/token%23', '/token%3Bx', '/token%20', '/token%2C', '/token%25', '/token%C2%A0', '/token%E2%80%8B', '/token,', '/token:', '/token@', '/token!', "/token'", '/token(x)', '/token*', '/token+', '/token$', '/token&', '/token=', '/token~', '/token.', '/token-', '/token_', '/x/token', '/token/x'])(
+    'POST %s is not the token function (404 problem+json)',
+    async (target) => {
+      const answer = await api({ method: 'POST', target, ...form({ username: alice.username, password: 'not-her-password' }) });
+      expectProblem(answer, 404);
+    },
+  );
+
   test('what legitimate clients send still works: Swagger UI and its assets, the OpenAPI document, encoded city names', async () => {
     const page = await api({ method: 'GET', target: '/docs' });
     expect(page.status).toBe(200);
