@@ -47,7 +47,6 @@ async function startStub(server: number, edge: { received: StubRequest[]; handle
       edge.handler(req, res, seen);
     });
   });
-  if (process.env.EDGE_DEBUG) stub.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => { console.error('clientError', server, err.code, JSON.stringify(err.rawPacket?.toString().slice(0, 300))); socket.destroy(); });
   stub.listen(0, '127.0.0.1');
   await once(stub, 'listening');
   return stub;
@@ -73,7 +72,7 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
   const port = await freePort();
   const haproxy = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
     env: { ...process.env, HAPROXY_ADDRESS: '127.0.0.1', PORT: String(port), STATS_PORT: String(await freePort()), BACKEND_1_ADDRESS: address(stubs[0]), BACKEND_2_ADDRESS: address(stubs[1]), ...env },
-    stdio: ['ignore', process.env.EDGE_DEBUG ? 'inherit' : 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   haproxy.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
