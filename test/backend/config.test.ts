@@ -158,3 +158,36 @@ describe('the weather service deployed with only its own settings', () => {
     expect(readdirSync(stateDir)).toEqual([]);
   });
 });
+
+describe('a weather service deployed without its database URL', () => {
+  const saved = { ...process.env };
+  const stateDir = mkdtempSync(join(tmpdir(), 'cfg-weather-missing-'));
+  let weather: Handler;
+
+  beforeAll(() => {
+    jest.isolateModules(() => {
+      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: '' });
+      weather = require('../../functions/weather/handler').handler;
+    });
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('answers 503 problem+json naming no secret, and never looks for the embedded database', async () => {
+    const logs = captureLogs();
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((() => true) as typeof process.stderr.write);
+    let res;
+    try {
+      res = await invoke(weather, { method: 'GET', path: '/weather/London', pathParameters: { city: 'London' } });
+    } finally {
+      spy.mockRestore();
+      logs.restore();
+    }
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json).toMatchObject({ status: 503, detail: expect.stringMatching(/not configured/) });
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
+});
