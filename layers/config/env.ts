@@ -53,6 +53,19 @@ export interface Loaded<T> {
   (): T;
 }
 
+// serverless-offline loads every function's bundle (each with its own copy of this module) into one process: the
+// reports already made live on globalThis, so a bad setting is reported once per process, not once per function.
+const REPORTED = Symbol.for('platform.config.reported');
+type Global = typeof globalThis & { [REPORTED]?: Set<string> };
+
+function firstReport(err: ConfigError): boolean {
+  const reported = ((globalThis as Global)[REPORTED] ??= new Set());
+  const key = `${err.variable}: ${err.message}`;
+  if (reported.has(key)) return false;
+  reported.add(key);
+  return true;
+}
+
 /**
  * Reads a service's settings once per process, on first use (tests and the local runner set the environment
  * after import; an exception at import would fail every Lambda cold start). An invalid setting is reported once.
@@ -65,7 +78,7 @@ export function settingsOnce<T>(read: () => T, report: (err: ConfigError) => voi
         result = { settings: read() };
       } catch (error) {
         result = { error };
-        if (error instanceof ConfigError) report(error);
+        if (error instanceof ConfigError && firstReport(error)) report(error);
       }
     }
     if ('error' in result) throw result.error;

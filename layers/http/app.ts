@@ -64,11 +64,15 @@ export async function buildApp(specs: readonly AnyRoute[], options: AppOptions =
   return app;
 }
 
-export function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: string) {
+// Serialized here, not by the route's response schema: a route may document another body for the same status (the health check's 503).
+const serializeProblem = (body: unknown) => JSON.stringify(body);
+
+function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: string) {
   return reply
     .code(problem.status)
     .headers(problem.headers)
     .type(PROBLEM_CONTENT_TYPE)
+    .serializer(serializeProblem)
     .send(problemBody(problem.status, problem.detail, requestId));
 }
 

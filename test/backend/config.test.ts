@@ -92,29 +92,29 @@ describe('configuration', () => {
 
 describe('a backend deployed without JWT_SECRET', () => {
   const saved = { ...process.env };
-  let handler: Handler;
+  const handlers: Handler[] = [];
   const stateDir = mkdtempSync(join(tmpdir(), 'cfg-state-'));
 
   beforeAll(() => {
-    jest.isolateModules(() => {
-      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, ...PROD_URLS });
-      delete process.env.JWT_SECRET;
-      handler = require('../../functions/users/list').handler;
-    });
+    Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, ...PROD_URLS });
+    delete process.env.JWT_SECRET;
+    // Two functions, each with its own copy of the modules, in one process: as serverless-offline loads them.
+    jest.isolateModules(() => handlers.push(require('../../functions/users/list').handler));
+    jest.isolateModules(() => handlers.push(require('../../functions/health/check').handler));
   });
   afterAll(() => {
     process.env = saved;
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  test('answers every request 503 problem+json and logs the missing variable once', async () => {
+  test('answers every request of every function 503 problem+json and logs the missing variable once per process', async () => {
     const logs = captureLogs();
     const errors: string[] = [];
     const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => errors.push(String(chunk)) > 0) as typeof process.stderr.write);
     try {
-      for (let i = 0; i < 3; i++) {
-        const res = await invoke(handler, { method: 'GET', path: '/users' });
-        expect(res.status).toBe(503);
+      for (const [handler, path] of [[handlers[0], '/users'], [handlers[1], '/health-check'], [handlers[0], '/users']] as const) {
+        const res = await invoke(handler, { method: 'GET', path });
+        expect(`${path} ${res.status} ${res.text}`).toMatch(/ 503 /);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(res.json.detail).toMatch(/not configured/);
       }
@@ -155,6 +155,39 @@ describe('the weather service deployed with only its own settings', () => {
     const res = await invoke(health, { method: 'GET', path: '/health-check' });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ok', checks: { database: 'ok' } });
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
+});
+
+describe('a weather service deployed without its database URL', () => {
+  const saved = { ...process.env };
+  const stateDir = mkdtempSync(join(tmpdir(), 'cfg-weather-missing-'));
+  let weather: Handler;
+
+  beforeAll(() => {
+    jest.isolateModules(() => {
+      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: '' });
+      weather = require('../../functions/weather/handler').handler;
+    });
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('answers 503 problem+json naming no secret, and never looks for the embedded database', async () => {
+    const logs = captureLogs();
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((() => true) as typeof process.stderr.write);
+    let res;
+    try {
+      res = await invoke(weather, { method: 'GET', path: '/weather/London', pathParameters: { city: 'London' } });
+    } finally {
+      spy.mockRestore();
+      logs.restore();
+    }
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json).toMatchObject({ status: 503, detail: expect.stringMatching(/not configured/) });
     expect(readdirSync(stateDir)).toEqual([]);
   });
 });

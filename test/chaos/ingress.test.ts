@@ -182,6 +182,8 @@ describe('hostile requests through HAProxy', () => {
     ['an unknown method', 400, () => ({ method: 'BREW', target: '/health-check' })],
     ['a lower-case method', 400, () => ({ method: 'get', target: '/health-check' })],
     ['a content type nobody can parse', 400, () => ({ method: 'POST', target: '/register', headers: [['Content-Type', '/;;=']], body: '{}' })],
+    // serverless-offline would give the function a default application/json: HAProxy answers it, and nothing is stored.
+    ['a POST body without Content-Type', 415, () => ({ method: 'POST', target: '/register', body: JSON.stringify({ username: `notype_${randomBytes(4).toString('hex')}`, password: 'password123' }) })],
     ['an overlong UTF-8 escape in the path', 400, () => ({ method: 'GET', target: '/user/%C0%AE%C0%AE%2F', headers: bearer(alice.token) })],
   ])('%s is answered %i problem+json', async (_, status, make) => {
     const answer = await api(make());
