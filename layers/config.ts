@@ -1,6 +1,6 @@
 // The one configuration module: the environment is read and validated once, with typed defaults.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export class ConfigError extends Error {}
@@ -17,6 +17,14 @@ export interface Config {
   unknownCityTtlSeconds: number;
   upstreamTimeoutMs: number;
   weatherServiceTimeoutMs: number;
+  /** Provider calls allowed per rolling minute, shared by every weather service instance (through Postgres). */
+  openWeatherCallsPerMinute: number;
+  /** Provider calls in flight per weather service process; further refreshes wait briefly, then get stale or 503. */
+  weatherMaxConcurrentRefreshes: number;
+  /** Cached reports older than this are deleted (stale answers older than this are not worth keeping). */
+  weatherCacheRetentionSeconds: number;
+  /** The credential the backend sends to the weather service (X-Service-Token); resolved on first use. */
+  weatherServiceToken: string;
   jwtSecret: string;
   jwtTtlSeconds: number;
   jwtIssuer: string;
@@ -85,28 +93,44 @@ function embeddedUrl(env: NodeJS.ProcessEnv, name: string, pick: (s: EmbeddedPos
   return pick(state);
 }
 
-function localJwtSecret(env: NodeJS.ProcessEnv): string {
+/** A secret generated once into the local state dir, shared by every local process that reads it. */
+function localSecret(env: NodeJS.ProcessEnv, name: string): string {
   const dir = localStateDir(env);
-  const file = join(dir, 'jwt-secret');
+  const file = join(dir, name);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    // Written aside, then linked into place: two services starting at once never read a half-written file.
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(draft, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(draft, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(draft);
+    }
   }
   return readFileSync(file, 'utf8').trim();
+}
+
+function secret(env: NodeJS.ProcessEnv, name: string, file: string, stage: string, isLocal: boolean): string {
+  let value = env[name] || '';
+  if (!value) {
+    if (!isLocal) throw new ConfigError(`${name} must be set for stage "${stage}"`);
+    value = localSecret(env, file);
+  }
+  if (Buffer.byteLength(value) < 32) throw new ConfigError(`${name} must be at least 32 bytes long`);
+  return value;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stage = env.STAGE || 'local';
   const isLocal = stage === 'local' || stage === 'test' || env.IS_OFFLINE === 'true' || env.IS_LOCAL === 'true';
-  let jwtSecret = env.JWT_SECRET || '';
-  if (!jwtSecret) {
-    if (!isLocal) throw new ConfigError(`JWT_SECRET must be set for stage "${stage}"`);
-    jwtSecret = localJwtSecret(env);
-  }
-  if (Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes long');
+  const jwtSecret = secret(env, 'JWT_SECRET', 'jwt-secret', stage, isLocal);
   const apiKey = env.OPENWEATHER_API_KEY || '';
   let databaseUrl: string | undefined;
   let weatherDatabaseUrl: string | undefined;
+  let weatherServiceToken: string | undefined;
   return {
     stage,
     isLocal,
@@ -127,6 +151,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     unknownCityTtlSeconds: integer(env, 'WEATHER_UNKNOWN_CITY_TTL_SECONDS', 300, 1, 86_400),
     upstreamTimeoutMs: integer(env, 'OPENWEATHER_TIMEOUT_MS', 3000, 100, 30_000),
     weatherServiceTimeoutMs: integer(env, 'WEATHER_SERVICE_TIMEOUT_MS', 5000, 100, 30_000),
+    // 50: below OpenWeatherMap's free tier (60 a minute), leaving room for clock skew and other users of the key.
+    openWeatherCallsPerMinute: integer(env, 'OPENWEATHER_CALLS_PER_MINUTE', 50, 1, 10_000),
+    weatherMaxConcurrentRefreshes: integer(env, 'WEATHER_MAX_CONCURRENT_REFRESHES', 4, 1, 100),
+    weatherCacheRetentionSeconds: integer(env, 'WEATHER_CACHE_RETENTION_SECONDS', 7 * 86_400, 60, 366 * 86_400),
+    // Resolved lazily: only the weather service and the backend's weather proxy need it.
+    get weatherServiceToken() {
+      weatherServiceToken ??= secret(env, 'WEATHER_SERVICE_TOKEN', 'weather-service-token', stage, isLocal);
+      return weatherServiceToken;
+    },
     jwtSecret,
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 3600, 60, 31 * 86_400),
     jwtIssuer: env.JWT_ISSUER || 'weather-users-platform',

@@ -10,7 +10,10 @@ import { CityParams, WeatherReport } from '../../layers/http/schemas';
 // A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
 const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
 
-// The weather service's answers we pass on as they are; anything else means it is not working.
+// The weather service's own check of this credential: functions/weather/service-credential.ts (docs/weather-service.md).
+const SERVICE_TOKEN_HEADER = 'x-service-token';
+
+// The weather service's answers we pass on as they are; anything else (its 401 too) means it is not working.
 const PASSED_ON = new Set([400, 404, 503, 504]);
 
 function parseJson(text: string): unknown {
@@ -37,12 +40,12 @@ export const weatherProxy = route({
   errors: [404, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
   async handle({ params, log }) {
-    const { weatherServiceUrl, weatherServiceTimeoutMs } = config();
+    const { weatherServiceUrl, weatherServiceTimeoutMs, weatherServiceToken } = config();
     let answer: OutboundAnswer;
     try {
       answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {
         timeoutMs: weatherServiceTimeoutMs,
-        headers: { accept: 'application/json', 'x-request-id': log.requestId },
+        headers: { accept: 'application/json', 'x-request-id': log.requestId, [SERVICE_TOKEN_HEADER]: weatherServiceToken },
       });
     } catch (err) {
       if (err instanceof OutboundError && err.kind === 'timeout') {
@@ -60,7 +63,8 @@ export const weatherProxy = route({
     if (PASSED_ON.has(answer.status)) {
       throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`);
     }
-    log.error('weather service failed', { status: answer.status });
+    if (answer.status === 401) log.error('the weather service refused our credential: WEATHER_SERVICE_TOKEN differs between the services', { status: 401 });
+    else log.error('weather service failed', { status: answer.status });
     throw new HttpProblem(503, `the weather service failed (HTTP ${answer.status})`);
   },
 });
