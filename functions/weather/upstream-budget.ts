@@ -6,14 +6,15 @@ export type BudgetClaim = { granted: true } | { granted: false; retryAfterSecond
 
 const SEED = `INSERT INTO weather_upstream_slots (slot) SELECT generate_series(1, $1::int) ON CONFLICT DO NOTHING`;
 
-// One statement: a slot unused for a minute is taken (SKIP LOCKED: concurrent claims never take the same one);
+// One statement: the slot unused longest is taken if that was over a minute ago (SKIP LOCKED: concurrent claims
+// never take the same one; least recently used first, so instances configured with different budgets share fairly);
 // when none is, the retry time is when the least recently used slot frees up.
 const CLAIM = `
   WITH claimed AS (
     UPDATE weather_upstream_slots SET used_at = clock_timestamp()
      WHERE slot = (SELECT slot FROM weather_upstream_slots
                     WHERE slot <= $1 AND used_at <= clock_timestamp() - interval '1 minute'
-                    LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    ORDER BY used_at LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING slot
   )
   SELECT (SELECT slot FROM claimed) AS slot,

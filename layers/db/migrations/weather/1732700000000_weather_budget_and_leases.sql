@@ -6,6 +6,7 @@ CREATE TABLE weather_upstream_slots (
   slot integer PRIMARY KEY CHECK (slot >= 1),
   used_at timestamptz NOT NULL DEFAULT '-infinity'
 );
+CREATE INDEX weather_upstream_slots_used_at ON weather_upstream_slots (used_at);
 
 -- Who refreshes a city right now, across instances: a lease claimed by one short statement and released after
 -- the provider answered, so no connection is held during the call; a holder that died loses it at expires_at.
