@@ -61,7 +61,9 @@ export const weatherProxy = route({
       throw new HttpProblem(503, 'the weather service sent an unreadable answer');
     }
     if (PASSED_ON.has(answer.status)) {
-      throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`);
+      // A budget or overload 503 says when to come back; only a plain number of seconds is passed on.
+      const retryAfter = /^\d{1,5}$/.test(answer.retryAfter ?? '') ? { 'retry-after': answer.retryAfter! } : undefined;
+      throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`, retryAfter);
     }
     if (answer.status === 401) log.error('the weather service refused our credential: WEATHER_SERVICE_TOKEN differs between the services', { status: 401 });
     else log.error('weather service failed', { status: answer.status });

@@ -4,7 +4,9 @@ import { cityKey } from '../../functions/weather/city';
 import { claimUpstreamCall } from '../../functions/weather/upstream-budget';
 import { closeDatabases, weatherDatabase } from '../../layers/db/pool';
 import type { StandIn } from '../../local/owm-standin';
+import { invoke } from '../support/lambda';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
+import { createUser } from '../support/users';
 import {
   httpGet,
   serviceCredential,
@@ -65,6 +67,22 @@ describe('budget of provider calls per rolling minute', () => {
     const hit = await weather(cities[0]);
     expect(hit.status).toBe(200);
     expect(hit.json.cached).toBe(true);
+  });
+
+  test("through the backend's proxy, the 503 keeps its Retry-After", async () => {
+    for (let i = 0; i < BUDGET; i++) await weather(uniqueCity());
+    const user = await createUser('budget');
+    let proxy: Parameters<typeof invoke>[0] | undefined;
+    jest.isolateModules(() => {
+      process.env.WEATHER_SERVICE_URL = service.url;
+      proxy = require('../../functions/weather-proxy/get').handler;
+    });
+    const city = uniqueCity('Over');
+    const res = await invoke(proxy!, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: user.auth });
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(standIn.calls(city)).toBe(0);
   });
 
   test('a refresh counts, and over the budget the stale entry is served with stale: true', async () => {
