@@ -106,7 +106,8 @@ describe('budget of provider calls per rolling minute', () => {
   });
 
   test('two instances share one budget: a burst of cold cities split across both costs exactly the budget', async () => {
-    const env = { POWERTOOLS_LOG_LEVEL: 'ERROR', WEATHER_DATABASE_URL: scratch.url };
+    // Refresh slots for every request: only the budget may refuse one here.
+    const env = { POWERTOOLS_LOG_LEVEL: 'ERROR', WEATHER_DATABASE_URL: scratch.url, WEATHER_MAX_CONCURRENT_REFRESHES: '10' };
     const instances = await Promise.all([startWeatherProcess(env), startWeatherProcess(env)]);
     try {
       await refill();
