@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { cityKey } from '../functions/weather/city';
+import { cityKey } from '../layers/city-names';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
 export const DEFAULT_STANDIN_KEY = 'local-standin-key';

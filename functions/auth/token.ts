@@ -1,11 +1,8 @@
 // POST /token: the OAuth2 password flow (form-urlencoded, JSON also accepted).
 import { Type } from '@sinclair/typebox';
-import { verifyPassword } from '../../layers/auth/passwords';
-import { issueAccessToken } from '../../layers/auth/tokens';
-import { users } from '../../layers/db/users';
-import { unauthorized } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { TokenResponse } from '../../layers/http/schemas';
+import { unauthorized } from '../../layers/problems';
+import { lambda, passwords, route, tokens, users } from '../deps';
 
 // What standard OAuth2 clients send besides the credentials; the product has no confidential
 // clients, so client credentials and scope are accepted and ignored.
@@ -30,13 +27,13 @@ export const token = route({
   schema: { body: TokenRequest, response: { 200: TokenResponse } },
   async handle({ body, log }) {
     const user = await users.findByName(body.username);
-    const valid = await verifyPassword(body.password, user?.password_hash);
+    const valid = await passwords.verify(body.password, user?.password_hash);
     if (!user || !valid) {
       log.event('loginFailed', { username: body.username, reason: user ? 'wrong_password' : 'unknown_user' });
       throw unauthorized('incorrect username or password');
     }
     log.event('loginSucceeded', { username: user.username });
-    return issueAccessToken(user.id);
+    return tokens.issue(user.id);
   },
 });
 

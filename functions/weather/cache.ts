@@ -1,8 +1,7 @@
 // The weather cache in weather_db: all SQL of the weather service's cache and refresh leases, always with parameters.
 import { randomUUID } from 'node:crypto';
 import type { IBaseProtocol } from 'pg-promise';
-import { config } from '../../layers/config';
-import { weatherDatabase } from '../../layers/db/pool';
+import { settings, weatherDatabase } from './deps';
 import type { Observation } from './openweather';
 
 export interface CacheEntry {
@@ -64,7 +63,7 @@ const RELEASE_LEASE = `DELETE FROM weather_refresh_leases WHERE city_key = $1 AN
 const EXPIRE_BATCH = 100;
 
 function read(db: IBaseProtocol<unknown>, key: string): Promise<CacheEntry | null> {
-  const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = config();
+  const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = settings();
   // Named (prepared): the cache hit path runs it on every request, so it is parsed and planned once per connection.
   return db.oneOrNone<CacheEntry>({ name: 'weather-cache.read', text: READ, values: [key, unknownCityTtlSeconds, weatherCacheTtlSeconds] });
 }
@@ -79,7 +78,7 @@ export const weatherCache = {
 
   /** Deletes expired unknown cities, reports past the retention period and abandoned leases; returns the rows removed. */
   async expire(): Promise<number> {
-    const { unknownCityTtlSeconds, weatherCacheRetentionSeconds } = config();
+    const { unknownCityTtlSeconds, weatherCacheRetentionSeconds } = settings();
     const row = await weatherDatabase().one<{ deleted: number }>(EXPIRE, [unknownCityTtlSeconds, weatherCacheRetentionSeconds, EXPIRE_BATCH]);
     return row.deleted;
   },

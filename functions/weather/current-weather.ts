@@ -1,10 +1,10 @@
 // Current weather for a city: from the cache when fresh, else from the provider, once per city at a time.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { config } from '../../layers/config';
-import { HttpProblem, notFound } from '../../layers/http/errors';
+import { storableCityKey } from '../../layers/city-names';
 import type { RequestLogger } from '../../layers/http/logger';
+import { HttpProblem, notFound } from '../../layers/problems';
 import { weatherCache, type CacheEntry } from './cache';
-import { storableCityKey } from './city';
+import { settings } from './deps';
 import { fetchCurrentWeather, UpstreamFailure, type Observation } from './openweather';
 import { RefreshSlots } from './refresh-slots';
 import { claimUpstreamCall } from './upstream-budget';
@@ -19,7 +19,7 @@ export interface WeatherAnswer extends Observation {
 // (null: the provider does not know the city).
 const inFlight = new Map<string, Promise<WeatherAnswer | null>>();
 
-const refreshSlots = new RefreshSlots(() => config().weatherMaxConcurrentRefreshes);
+const refreshSlots = new RefreshSlots(() => settings().weatherMaxConcurrentRefreshes);
 
 /** How long a refresh waits for one of this process's refresh slots before answering stale or 503. */
 const SLOT_WAIT_MS = 1000;
@@ -58,7 +58,7 @@ export async function currentWeather(city: string, log: RequestLogger): Promise<
  * Only short queries run, so the pool stays free for cache hits while the provider is asked.
  */
 async function refreshCity(key: string, log: RequestLogger): Promise<WeatherAnswer | null> {
-  const { upstreamTimeoutMs, dbQueryTimeoutMs } = config();
+  const { upstreamTimeoutMs, dbQueryTimeoutMs } = settings();
   // The holder may wait for a slot, then for the provider, then write: the lease outlives all three.
   const leaseMs = SLOT_WAIT_MS + upstreamTimeoutMs + dbQueryTimeoutMs;
   const deadline = Date.now() + leaseMs;
@@ -90,7 +90,7 @@ async function refreshHolding(key: string, log: RequestLogger): Promise<WeatherA
     const budget = await claimUpstreamCall();
     if (!budget.granted) {
       const retryAfter = String(budget.retryAfterSeconds);
-      log.warn('weather provider budget exhausted', { city: key, calls_per_minute: config().openWeatherCallsPerMinute });
+      log.warn('weather provider budget exhausted', { city: key, calls_per_minute: settings().openWeatherCallsPerMinute });
       return staleOr(current, new HttpProblem(503, 'the weather provider budget for this minute is used up, try again later', { 'retry-after': retryAfter }), log);
     }
     let report: Observation | null;

@@ -1,6 +1,5 @@
 // The provider-call budget per rolling minute, shared by every instance through weather_db (see its migration).
-import { config } from '../../layers/config';
-import { weatherDatabase } from '../../layers/db/pool';
+import { settings, weatherDatabase } from './deps';
 
 export type BudgetClaim = { granted: true } | { granted: false; retryAfterSeconds: number };
 
@@ -26,7 +25,7 @@ let seededFor = 0;
 
 /** Takes one provider call from the shared budget, or says when the next one will be free. */
 export async function claimUpstreamCall(): Promise<BudgetClaim> {
-  const limit = config().openWeatherCallsPerMinute;
+  const limit = settings().openWeatherCallsPerMinute;
   const db = weatherDatabase();
   if (seededFor !== limit) {
     await db.none(SEED, [limit]);

@@ -1,8 +1,9 @@
 // The provider budget per rolling minute, shared by every instance through Postgres, and the expiry of old rows.
 // On a private weather database: the budget's slots and the row counts are exact only where nobody else writes.
-import { cityKey } from '../../functions/weather/city';
+import { cityKey } from '../../layers/city-names';
 import { claimUpstreamCall } from '../../functions/weather/upstream-budget';
-import { closeDatabases, weatherDatabase } from '../../layers/db/pool';
+import { weatherDatabase } from '../../functions/weather/deps';
+import { closeDatabases } from '../../layers/db/pool';
 import type { StandIn } from '../../local/owm-standin';
 import { invoke } from '../support/lambda';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';

@@ -1,5 +1,5 @@
 // Concurrent misses for one city cost exactly one upstream call: within one instance (single-flight)
-// and across instances with their own pools (the Postgres advisory lock).
+// and across instances with their own pools (the refresh lease in Postgres).
 import type { StandIn } from '../../local/owm-standin';
 import { httpGet, serviceCredential, standInForThisFile, startWeatherProcess, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 

@@ -3,7 +3,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, readConfig } from '../../layers/config';
+import { readBackendSettings } from '../../functions/settings';
+import { readWeatherSettings } from '../../functions/weather/settings';
+import { ConfigError } from '../../layers/config/env';
+import { readEmbeddedState } from '../../layers/config/local-state';
 import type { StandIn } from '../../local/owm-standin';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
@@ -16,14 +19,16 @@ let service: RunningService;
 let token: string;
 const weather = (headers: Record<string, string>) => httpGet(`${service.url}/weather/${encodeURIComponent(uniqueCity())}`, headers);
 
-/** Loads a module with its own configuration read from `env` (on top of this file's environment). */
-function loadWith<T>(env: Record<string, string | undefined>, load: () => T): T {
+/** Loads modules with their own settings read from `env` (on top of this file's environment). */
+function loadWith<T>(service: 'weather' | 'backend', env: Record<string, string | undefined>, load: () => T): T {
   const saved = { ...process.env };
   let loaded: T | undefined;
   jest.isolateModules(() => {
     Object.assign(process.env, env);
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
-    require('../../layers/config').config(); // read now, while the environment says this
+    // Read now, while the environment says this (the settings keep the environment they were read from).
+    if (service === 'weather') require('../../functions/weather/deps').settings();
+    else require('../../functions/deps').settings();
     loaded = load();
   });
   process.env = saved;
@@ -88,18 +93,26 @@ describe('the weather service', () => {
     expect(res.status).toBe(200);
   });
 
-  test('on a non-local stage without WEATHER_SERVICE_TOKEN: 503 problem+json and a log line naming the setting', async () => {
-    const handler = loadWith<Handler>(
-      { STAGE: 'prod', JWT_SECRET: 'x'.repeat(32), WEATHER_SERVICE_TOKEN: undefined },
-      () => require('../../functions/weather/handler').handler,
-    );
-    const [res, logged] = await output(() =>
-      invoke(handler, { method: 'GET', path: '/weather/London', pathParameters: { city: 'London' }, headers: { 'x-service-token': token } }),
-    );
-    expect(res.status).toBe(503);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.text).not.toContain('WEATHER_SERVICE_TOKEN');
-    expect(logged).toContain('WEATHER_SERVICE_TOKEN must be set for stage \\"prod\\"');
+  test('on a non-local stage without WEATHER_SERVICE_TOKEN: 503 problem+json, one log line per process naming the setting, health open', async () => {
+    const prod = { STAGE: 'prod', WEATHER_DATABASE_URL: readEmbeddedState()!.weatherUrl, WEATHER_SERVICE_TOKEN: undefined };
+    const [handler, health] = loadWith<[Handler, Handler]>('weather', prod, () => [
+      require('../../functions/weather/handler').handler,
+      require('../../functions/weather/health').handler,
+    ]);
+    const [answers, logged] = await output(async () => {
+      const get = () => invoke(handler, { method: 'GET', path: '/weather/London', pathParameters: { city: 'London' }, headers: { 'x-service-token': token } });
+      return [await get(), await get(), await invoke(health, { method: 'GET', path: '/health-check' })];
+    });
+    for (const res of answers.slice(0, 2)) {
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json.detail).toMatch(/not configured/);
+      expect(res.text).not.toContain('WEATHER_SERVICE_TOKEN');
+    }
+    expect(answers[2].status).toBe(200);
+    const reported = logged.split('\n').filter((line) => line.includes('WEATHER_SERVICE_TOKEN'));
+    expect(reported).toHaveLength(1);
+    expect(JSON.parse(reported[0])).toMatchObject({ level: 'ERROR', variable: 'WEATHER_SERVICE_TOKEN', reason: 'WEATHER_SERVICE_TOKEN must be set for stage "prod"' });
     expect(logged).not.toContain(token);
   });
 });
@@ -110,7 +123,7 @@ describe("the backend's weather proxy", () => {
     user = await createUser('credential');
   });
   const proxy = (env: Record<string, string>) =>
-    loadWith<Handler>({ WEATHER_SERVICE_URL: service.url, ...env }, () => require('../../functions/weather-proxy/get').handler);
+    loadWith<Handler>('backend', { WEATHER_SERVICE_URL: service.url, ...env }, () => require('../../functions/weather-proxy/get').handler);
   const call = (handler: Handler) => {
     const city = uniqueCity();
     return invoke(handler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: user.auth });
@@ -129,6 +142,26 @@ describe("the backend's weather proxy", () => {
     expect(logged + res.text).not.toContain(other);
     expect(logged + res.text).not.toContain(token);
   });
+
+  test('on a non-local stage without WEATHER_SERVICE_TOKEN: /weather 503, logged once per process; its other routes unaffected', async () => {
+    const prod = {
+      STAGE: 'prod',
+      DATABASE_URL: readEmbeddedState()!.appUrl,
+      JWT_SECRET: readBackendSettings().jwtSecret, // the one the test user's token is signed with
+      WEATHER_SERVICE_URL: service.url,
+      WEATHER_SERVICE_TOKEN: undefined,
+    };
+    const [handler, health] = loadWith<[Handler, Handler]>('backend', prod, () => [
+      require('../../functions/weather-proxy/get').handler,
+      require('../../functions/health/check').handler,
+    ]);
+    const [answers, logged] = await output(async () => [await call(handler), await call(handler), await invoke(health, { method: 'GET', path: '/health-check' })]);
+    expect(answers.map((a) => a.status)).toEqual([503, 503, 200]);
+    expect(answers[0].json.detail).toMatch(/not configured/);
+    const naming = logged.split('\n').filter((line) => line.includes('WEATHER_SERVICE_TOKEN'));
+    expect(naming).toHaveLength(1);
+    expect(JSON.parse(naming[0])).toMatchObject({ level: 'ERROR', message: 'the service is not configured', variable: 'WEATHER_SERVICE_TOKEN' });
+  });
 });
 
 describe('the setting', () => {
@@ -136,8 +169,9 @@ describe('the setting', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weather-token-'));
     try {
       const env = { STAGE: 'local', LOCAL_STATE_DIR: dir };
-      const first = readConfig(env).weatherServiceToken;
-      expect(readConfig(env).weatherServiceToken).toBe(first);
+      const first = readWeatherSettings(env).weatherServiceToken();
+      expect(readBackendSettings(env).weatherServiceToken()).toBe(first);
+      expect(readWeatherSettings(env).weatherServiceToken()).toBe(first);
       expect(Buffer.byteLength(first)).toBeGreaterThanOrEqual(32);
       expect(statSync(join(dir, 'weather-service-token')).mode & 0o777).toBe(0o600);
     } finally {
@@ -146,11 +180,11 @@ describe('the setting', () => {
   });
 
   test.each([
-    ['missing on a non-local stage', { STAGE: 'prod', JWT_SECRET: 'x'.repeat(32) }, /WEATHER_SERVICE_TOKEN must be set for stage "prod"/],
+    ['missing on a non-local stage', { STAGE: 'prod', WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db' }, /WEATHER_SERVICE_TOKEN must be set for stage "prod"/],
     ['shorter than 32 bytes', { WEATHER_SERVICE_TOKEN: 'too-short' }, /WEATHER_SERVICE_TOKEN must be at least 32 bytes long/],
   ])('%s: a ConfigError naming it, only when it is used', (_, env, message) => {
-    const config = readConfig(env);
-    expect(() => config.weatherServiceToken).toThrow(ConfigError);
-    expect(() => config.weatherServiceToken).toThrow(message);
+    const settings = readWeatherSettings(env);
+    expect(() => settings.weatherServiceToken()).toThrow(ConfigError);
+    expect(() => settings.weatherServiceToken()).toThrow(message);
   });
 });

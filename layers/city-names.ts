@@ -1,10 +1,11 @@
-// The one city normaliser: a name's cache key, and whether that key can be stored (the column's invariant).
-import { badRequest } from '../../layers/http/errors';
+// The one city normaliser: a name's cache key, and whether that key can be stored (the column's invariant). Shared by
+// the weather service, the backend's proxy schema, the OpenWeatherMap stand-in and the bench, which count per city.
+import { badRequest } from './problems';
 
 /** The longest cache key, in code points; weather_cache.city_key has the same CHECK. */
 export const CITY_KEY_MAX_LENGTH = 100;
 
-/** Normalises a city name into its cache key: trimmed, case-folded, inner spaces collapsed, ",cc" kept. */
+/** Normalises a city name into its cache key: NFC, trimmed, case-folded, inner spaces collapsed, ",cc" kept. */
 export function cityKey(city: string): string {
   return city.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/g, ',').toLowerCase();
 }
