@@ -3,7 +3,7 @@
 import { authenticator } from '../layers/auth/current-user';
 import { passwordHasher } from '../layers/auth/passwords';
 import { accessTokens } from '../layers/auth/tokens';
-import { configProblem, settingsOnce } from '../layers/config/env';
+import { configProblem, settingsOnce, type ConfigError } from '../layers/config/env';
 import { databaseUnavailableProblem, probeDatabase } from '../layers/db/availability';
 import { database } from '../layers/db/pool';
 import { usersStore, UsernameTaken, type PublicUser } from '../layers/db/users';
@@ -17,10 +17,14 @@ import { readBackendSettings } from './settings';
 
 export const SERVICE_NAME = 'app-backend';
 
+// A bad setting is logged once per process (the loaders remember it); every request then answers 503.
+const notConfigured = (err: ConfigError) => baseLogger().error('the service is not configured', { variable: err.variable, reason: err.message });
+
 /** The backend's settings, read once; throws its ConfigError (answered 503) when one is missing or malformed. */
-export const settings = settingsOnce(readBackendSettings, (err) =>
-  baseLogger().error('the service is not configured', { variable: err.variable, reason: err.message }),
-);
+export const settings = settingsOnce(readBackendSettings, notConfigured);
+
+/** WEATHER_SERVICE_TOKEN, read on first use (only the weather proxy needs it); a missing or short one is logged once and answered 503. */
+export const serviceToken = settingsOnce(() => settings().weatherServiceToken(), notConfigured);
 
 /** The app database (role app_user). */
 export const appDatabase = () => database(settings().databaseUrl(), settings(), SERVICE_NAME);

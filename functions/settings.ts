@@ -25,6 +25,9 @@ export function readBackendSettings(env: Env = process.env) {
     bcryptConcurrency: integer(env, 'BCRYPT_CONCURRENCY', Math.max(1, integer(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024) - 1), 1, 1024),
     weatherServiceUrl: url(env, 'WEATHER_SERVICE_URL', local ? 'http://127.0.0.1:4000' : ''),
     weatherServiceTimeoutMs: integer(env, 'WEATHER_SERVICE_TIMEOUT_MS', 5000, 100, 30_000),
+    /** The credential sent to the weather service (X-Service-Token); read on first use: only the weather proxy needs it. */
+    weatherServiceToken: () =>
+      secret(env, 'WEATHER_SERVICE_TOKEN', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'weather-service-token') : undefined }),
     /** The `servers` entry of /openapi.json. */
     publicUrl: text(env, 'PUBLIC_URL', '/'),
   };

@@ -308,6 +308,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.weatherDatabaseUrl) serviceEnv.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
     // Generated once into the state dir before the instances start, so they cannot race to create it.
     if (!serviceEnv.JWT_SECRET) localSecret({ LOCAL_STATE_DIR: stateDir }, 'jwt-secret');
+    if (!serviceEnv.WEATHER_SERVICE_TOKEN) localSecret({ LOCAL_STATE_DIR: stateDir }, 'weather-service-token');
 
     const node = process.execPath;
     const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');

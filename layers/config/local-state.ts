@@ -1,6 +1,6 @@
 // The local runner's state in local/.data: embedded Postgres URLs and generated secrets. Consulted on stage local only.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, url, type Env } from './env';
 
@@ -56,10 +56,15 @@ export function localSecret(env: Env, name: string): string {
   const file = join(dir, name);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
+    // Written aside, then linked into place: two services starting at once never read a half-written file.
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(draft, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
     try {
-      writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+      linkSync(draft, file);
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err; // another instance won the race
+    } finally {
+      unlinkSync(draft);
     }
   }
   return readFileSync(file, 'utf8').trim();

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import formBody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { ConfigError } from '../config/env';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemBody } from '../problems';
 import { toProblem, type ErrorMapper } from './error-mapping';
 import { requestLogger } from './logger';
@@ -51,7 +52,8 @@ export async function buildApp(specs: readonly AnyRoute[], options: AppOptions =
   });
   app.setErrorHandler((err, request, reply) => {
     const problem = toProblem(err, options.errors);
-    if (problem.status >= 500) {
+    // A bad setting was logged once by the service's settings loader: not again on every request it fails.
+    if (problem.status >= 500 && !(err instanceof ConfigError)) {
       const e = err as { name?: string; code?: string; message?: string };
       requestLogger(request.id).error('request failed', { status: problem.status, error: e.name, code: e.code, reason: e.message });
     }

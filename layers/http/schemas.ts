@@ -42,15 +42,19 @@ export const HealthReport = Type.Object({
   checks: Type.Object({ database: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]) }),
 });
 
-/** Any Unicode letters, spaces, - ' . and an optional ",CC" country code. */
-export const CITY_PATTERN = "^(?=.{1,100}$)[\\p{L}\\p{M}][\\p{L}\\p{M} .'\\-]*(,[A-Za-z]{2})?$";
+/**
+ * Any Unicode letters, spaces, - ' . and an optional ",CC" country code; spaces around the name are trimmed by the
+ * weather service, which also judges the length of the normalised name (layers/city-names.ts).
+ */
+export const CITY_PATTERN = "^ *[\\p{L}\\p{M}][\\p{L}\\p{M} .'\\-]*( *,[A-Za-z]{2})? *$";
 
 export const CityParams = Type.Object({
   city: Type.String({
     minLength: 1,
-    maxLength: 100,
+    // Room for spaces around a 100-character name; the stored key's own limit is checked after normalising.
+    maxLength: 200,
     pattern: CITY_PATTERN,
-    description: "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded)",
+    description: "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded); at most 100 characters once trimmed and lower-cased",
     example: 'São Paulo,BR',
   }),
 });

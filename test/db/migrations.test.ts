@@ -53,6 +53,29 @@ describe('the runtime roles on the run embedded Postgres', () => {
     });
   });
 
+  test.each(DATABASES.map((d) => [d.role, d.name] as const))('%s has SELECT, INSERT, UPDATE, DELETE on every table of %s, those of later migrations too', async (role, db) => {
+    const url = urlsOf(readEmbeddedState()!)[db];
+    await withClient(url, async (c) => {
+      const { rows } = await c.query<{ table: string; dml: boolean }>(
+        `SELECT tablename AS table, bool_and(has_table_privilege(current_user, format('%I', tablename), p)) AS dml
+           FROM pg_tables, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p
+          WHERE schemaname = 'public' AND tablename <> 'pgmigrations' GROUP BY tablename ORDER BY tablename`,
+      );
+      expect(rows.map((r) => r.table)).toContain(TABLES[db]);
+      expect(rows.filter((r) => !r.dml).map((r) => `${role} on ${r.table}`)).toEqual([]);
+    });
+  });
+
+  test('weather_user can use the budget and lease tables of the weather migrations', async () => {
+    await withClient(readEmbeddedState()!.weatherUrl, async (c) => {
+      for (const table of ['weather_cache', 'weather_upstream_slots', 'weather_refresh_leases']) await c.query(`SELECT count(*) FROM ${table}`);
+      const key = `grant-check-${randomBytes(4).toString('hex')}`;
+      await c.query(`INSERT INTO weather_refresh_leases (city_key, holder, expires_at) VALUES ($1, gen_random_uuid(), now())`, [key]);
+      await c.query(`UPDATE weather_refresh_leases SET expires_at = now() WHERE city_key = $1`, [key]);
+      await c.query(`DELETE FROM weather_refresh_leases WHERE city_key = $1`, [key]);
+    });
+  });
+
   test('each runtime role reaches only its own database', async () => {
     const { appUrl, weatherUrl } = readEmbeddedState()!;
     const cross = appUrl.replace(/\/app_db$/, '/weather_db');

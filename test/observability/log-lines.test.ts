@@ -22,7 +22,7 @@ import { captureLogs, invoke } from '../support/lambda';
 import { alloyPipeline, promtailPipeline, ship } from '../support/log-shippers';
 import { analyze, interpolate, selects } from '../support/logql';
 import { uniqueName } from '../support/users';
-import { standInForThisFile } from '../support/weather';
+import { serviceCredential, standInForThisFile } from '../support/weather';
 
 // What serverless-offline prints around each request: not events, and not shipped.
 const OFFLINE_NOISE = [
@@ -112,7 +112,7 @@ beforeAll(async () => {
     stderr.lines.length = 0;
 
     await asService('weather-service', async () => {
-      const weather = (city: string) => invoke(weatherHandler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city } });
+      const weather = (city: string) => invoke(weatherHandler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: serviceCredential() });
       for (const status of [200, 200, 200]) expect((await weather(sunny)).status).toBe(status);
       expect((await weather(rainy)).status).toBe(200);
       standIn.setMode({ status: 500 });
