@@ -23,6 +23,8 @@ const weather = (headers: Record<string, string>) => httpGet(`${service.url}/wea
 function loadWith<T>(service: 'weather' | 'backend', env: Record<string, string | undefined>, load: () => T): T {
   const saved = { ...process.env };
   let loaded: T | undefined;
+  // Each load stands for a new process: forget the settings problems this one has already reported (layers/config/env.ts).
+  delete (globalThis as Record<symbol, unknown>)[Symbol.for('platform.config.reported')];
   jest.isolateModules(() => {
     Object.assign(process.env, env);
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
