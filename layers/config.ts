@@ -23,6 +23,15 @@ export interface Config {
   bcryptCost: number;
   /** bcrypt operations in flight per process; the rest wait in line (see layers/auth/passwords.ts) */
   bcryptConcurrency: number;
+  /** bcrypt operations allowed to wait for a turn per process; beyond it 503 (see layers/auth/passwords.ts) */
+  bcryptQueueMax: number;
+  /** how long a bcrypt operation may wait for a turn before it is answered 503 instead */
+  bcryptQueueTimeoutMs: number;
+  /** failed logins for one username within the window before its tries are spaced (layers/db/login-throttle.ts) */
+  loginThrottleFailures: number;
+  loginThrottleWindowSeconds: number;
+  /** while throttled, one try per this many seconds for that username */
+  loginThrottleDelaySeconds: number;
   dbPoolMax: number;
   dbQueryTimeoutMs: number;
   healthProbeTimeoutMs: number;
@@ -133,6 +142,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 15),
     // One thread of libuv's pool stays free of bcrypt for everything else that needs it.
     bcryptConcurrency: integer(env, 'BCRYPT_CONCURRENCY', Math.max(1, integer(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024) - 1), 1, 1024),
+    // Cost 10 takes ~70 ms per hash per thread, so 3 threads clear ~40 a second: 64 waiting is ~1.5 s of work.
+    bcryptQueueMax: integer(env, 'BCRYPT_QUEUE_MAX', 64, 0, 100_000),
+    bcryptQueueTimeoutMs: integer(env, 'BCRYPT_QUEUE_TIMEOUT_MS', 2000, 10, 60_000),
+    loginThrottleFailures: integer(env, 'LOGIN_THROTTLE_FAILURES', 5, 1, 1_000_000),
+    loginThrottleWindowSeconds: integer(env, 'LOGIN_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400),
+    loginThrottleDelaySeconds: integer(env, 'LOGIN_THROTTLE_DELAY_SECONDS', 30, 1, 3600),
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 100),
     dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
     healthProbeTimeoutMs: integer(env, 'HEALTH_PROBE_TIMEOUT_MS', 1000, 100, 10_000),
