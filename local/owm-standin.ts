@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { cityKey } from '../layers/city-names';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
 export const DEFAULT_STANDIN_KEY = 'local-standin-key';
@@ -51,7 +52,7 @@ export interface StandInOptions {
   apiKey?: string;
 }
 
-const normalise = (q: string) => q.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/g, ',').toLowerCase();
+const normalise = cityKey;
 
 const KNOWN_COUNTRIES: Record<string, string> = {
   london: 'GB', paris: 'FR', berlin: 'DE', 'москва': 'RU', moscow: 'RU', 'são paulo': 'BR', 'zürich': 'CH',

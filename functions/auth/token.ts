@@ -1,16 +1,13 @@
 // POST /token: the OAuth2 password flow (form-urlencoded, JSON also accepted).
 import { Type } from '@sinclair/typebox';
-import { verifyPassword } from '../../layers/auth/passwords';
-import { issueAccessToken } from '../../layers/auth/tokens';
-import { loginThrottle } from '../../layers/db/login-throttle';
-import { users } from '../../layers/db/users';
-import { HttpProblem, unauthorized } from '../../layers/http/errors';
-import { lambda, route, type LambdaHandler } from '../../layers/http/route';
-import { TokenResponse, USERNAME_PATTERN } from '../../layers/http/schemas';
+import { isRegistrableUsername } from '../../layers/credentials';
+import type { LambdaHandler } from '../../layers/http/lambda';
+import { TokenResponse } from '../../layers/http/schemas';
+import { HttpProblem, unauthorized } from '../../layers/problems';
+import { lambda, loginThrottle, passwords, route, tokens, users } from '../deps';
 
-const USERNAME_SHAPE = new RegExp(USERNAME_PATTERN);
 // A password typed into the username field, or control characters, must not reach the logs.
-const loggable = (username: string) => (USERNAME_SHAPE.test(username) ? username : 'invalid');
+const loggable = (username: string) => (isRegistrableUsername(username) ? username : 'invalid');
 
 // What standard OAuth2 clients send besides the credentials; the product has no confidential
 // clients, so client credentials and scope are accepted and ignored.
@@ -41,7 +38,7 @@ export const token = route({
       throw new HttpProblem(429, `too many failed logins for this username, try again in ${wait} s`, { 'retry-after': String(wait) });
     }
     const user = await users.findByName(body.username);
-    const valid = await verifyPassword(body.password, user?.password_hash);
+    const valid = await passwords.verify(body.password, user?.password_hash);
     if (!user || !valid) {
       await loginThrottle.recordFailure(body.username);
       log.event('loginFailed', { username: loggable(body.username), reason: user ? 'wrong_password' : 'unknown_user' });
@@ -49,7 +46,7 @@ export const token = route({
     }
     await loginThrottle.reset(user.username);
     log.event('loginSucceeded', { username: user.username });
-    return issueAccessToken(user.id);
+    return tokens.issue(user.id);
   },
 });
 

@@ -1,9 +1,8 @@
 // DELETE /user/{user_id}: delete your own account; its tokens stop working at once.
 import { Type } from '@sinclair/typebox';
-import { users } from '../../layers/db/users';
-import { forbidden, notFound } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { UserIdParams } from '../../layers/http/schemas';
+import { forbidden, notFound } from '../../layers/problems';
+import { lambda, route, users } from '../deps';
 
 export const deleteUser = route({
   method: 'DELETE',

@@ -1,8 +1,7 @@
 // GET /user/{user_id}: one user.
-import { users } from '../../layers/db/users';
-import { notFound } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { PublicUser, UserIdParams } from '../../layers/http/schemas';
+import { notFound } from '../../layers/problems';
+import { lambda, route, users } from '../deps';
 
 export const getUser = route({
   method: 'GET',

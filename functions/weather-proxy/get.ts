@@ -1,11 +1,10 @@
 // GET /weather/{city} on the app backend: a thin HTTP client of the weather service (never its code).
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { config } from '../../layers/config';
 import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/client';
-import { HttpProblem } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
+import { HttpProblem } from '../../layers/problems';
+import { lambda, route, settings } from '../deps';
 
 // A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
 const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
@@ -37,7 +36,7 @@ export const weatherProxy = route({
   errors: [404, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
   async handle({ params, log }) {
-    const { weatherServiceUrl, weatherServiceTimeoutMs } = config();
+    const { weatherServiceUrl, weatherServiceTimeoutMs } = settings();
     let answer: OutboundAnswer;
     try {
       answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {

@@ -1,7 +1,6 @@
 // The weather cache in weather_db: all SQL of the weather service lives here, always with parameters.
 import type { IBaseProtocol } from 'pg-promise';
-import { config } from '../../layers/config';
-import { weatherDatabase } from '../../layers/db/pool';
+import { settings, weatherDatabase } from './deps';
 import type { Observation } from './openweather';
 
 export interface CacheEntry {
@@ -32,14 +31,9 @@ const WRITE = `
   RETURNING fetched_at`;
 
 function read(db: IBaseProtocol<unknown>, key: string): Promise<CacheEntry | null> {
-  const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = config();
+  const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = settings();
   // Named (prepared): the cache hit path runs it on every request, so it is parsed and planned once per connection.
   return db.oneOrNone<CacheEntry>({ name: 'weather-cache.read', text: READ, values: [key, unknownCityTtlSeconds, weatherCacheTtlSeconds] });
-}
-
-/** Normalises a city name into its cache key: trimmed, case-folded, inner spaces collapsed, ",cc" kept. */
-export function cityKey(city: string): string {
-  return city.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/, ',').toLowerCase();
 }
 
 export const weatherCache = {
@@ -50,7 +44,7 @@ export const weatherCache = {
    * caller at a time refreshes a city; the others wait, then find the fresh row.
    */
   async underCityLock<T>(key: string, work: (cache: LockedCache) => Promise<T>): Promise<T> {
-    const { dbQueryTimeoutMs, upstreamTimeoutMs } = config();
+    const { dbQueryTimeoutMs, upstreamTimeoutMs } = settings();
     // A waiter may wait for the holder's whole upstream call, longer than the usual query deadline.
     const lockWaitMs = upstreamTimeoutMs + dbQueryTimeoutMs;
     const connection = await weatherDatabase().connect();

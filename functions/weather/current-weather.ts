@@ -1,7 +1,8 @@
 // Current weather for a city: from the cache when fresh, else from the provider, once per city at a time.
-import { notFound } from '../../layers/http/errors';
+import { cityKey } from '../../layers/city-names';
 import type { RequestLogger } from '../../layers/http/logger';
-import { cityKey, weatherCache, type CacheEntry } from './cache';
+import { notFound } from '../../layers/problems';
+import { weatherCache, type CacheEntry } from './cache';
 import { fetchCurrentWeather, UpstreamFailure, type Observation } from './openweather';
 
 export interface WeatherAnswer extends Observation {

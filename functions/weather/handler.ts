@@ -1,7 +1,8 @@
 // GET /weather/{city}: the current weather in a city, from the cache while it is fresh.
-import { lambda, route } from '../../layers/http/route';
+import { route } from '../../layers/http/route';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
 import { currentWeather } from './current-weather';
+import { lambda } from './deps';
 
 export const getWeather = route({
   method: 'GET',

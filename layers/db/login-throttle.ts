@@ -2,16 +2,16 @@
 // After `failures` failed logins within `window` seconds, one try per `delay` seconds is let through for that
 // username until the window (counted from its first failure) is over: a guess at one account is slowed, and
 // the real user is never held up for longer than the window.
-import { config } from '../config';
-import { USERNAME_PATTERN } from '../http/schemas';
-import { appDatabase } from './pool';
+import { isRegistrableUsername } from '../credentials';
+import type { Database } from './pool';
 
-// Only names that could be registered are tracked: the table stays bounded by what the edge lets through.
-const TRACKED_NAME = new RegExp(USERNAME_PATTERN);
-
-function settings() {
-  const { loginThrottleFailures, loginThrottleWindowSeconds, loginThrottleDelaySeconds } = config();
-  return { failures: loginThrottleFailures, window: loginThrottleWindowSeconds, delay: loginThrottleDelaySeconds };
+export interface LoginThrottleSettings {
+  /** failed logins within the window before a username's tries are spaced */
+  failures: number;
+  /** length of the window in seconds, from its first failure */
+  windowSeconds: number;
+  /** while throttled, one try per this many seconds */
+  delaySeconds: number;
 }
 
 // One statement: claim the next try if it is due (row-locked, so of concurrent tries exactly one wins);
@@ -43,24 +43,34 @@ ON CONFLICT (username) DO UPDATE SET
     THEN greatest(t.next_try_at, now() + make_interval(secs => $4))
     ELSE now() END`;
 
-export const loginThrottle = {
-  /** Seconds to wait when this username may not try now; undefined when the try may go ahead. */
-  async admit(username: string): Promise<number | undefined> {
-    if (!TRACKED_NAME.test(username)) return undefined;
-    const { failures, window, delay } = settings();
-    const row = await appDatabase().oneOrNone<{ claimed: boolean; wait_seconds: number }>(ADMIT, [username.toLowerCase(), failures, window, delay]);
-    if (!row || row.claimed) return undefined;
-    return row.wait_seconds;
-  },
+export type LoginThrottleStore = ReturnType<typeof loginThrottleStore>;
 
-  async recordFailure(username: string): Promise<void> {
-    if (!TRACKED_NAME.test(username)) return;
-    const { failures, window, delay } = settings();
-    await appDatabase().none(RECORD_FAILURE, [username.toLowerCase(), failures, window, delay]);
-  },
+/**
+ * The throttle of the app database `db`, with the service's settings (both looked up per call). Only names that
+ * could be registered are tracked: the table stays bounded by what the edge lets through.
+ */
+export function loginThrottleStore(db: () => Database, settings: () => LoginThrottleSettings) {
+  const parameters = (username: string) => {
+    const { failures, windowSeconds, delaySeconds } = settings();
+    return [username.toLowerCase(), failures, windowSeconds, delaySeconds];
+  };
+  return {
+    /** Seconds to wait when this username may not try now; undefined when the try may go ahead. */
+    async admit(username: string): Promise<number | undefined> {
+      if (!isRegistrableUsername(username)) return undefined;
+      const row = await db().oneOrNone<{ claimed: boolean; wait_seconds: number }>(ADMIT, parameters(username));
+      if (!row || row.claimed) return undefined;
+      return row.wait_seconds;
+    },
 
-  /** A successful login clears the name's failures. */
-  async reset(username: string): Promise<void> {
-    await appDatabase().none('DELETE FROM login_throttle WHERE username = $1', [username.toLowerCase()]);
-  },
-};
+    async recordFailure(username: string): Promise<void> {
+      if (!isRegistrableUsername(username)) return;
+      await db().none(RECORD_FAILURE, parameters(username));
+    },
+
+    /** A successful login clears the name's failures. */
+    async reset(username: string): Promise<void> {
+      await db().none('DELETE FROM login_throttle WHERE username = $1', [username.toLowerCase()]);
+    },
+  };
+}

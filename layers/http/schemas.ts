@@ -1,14 +1,12 @@
 // JSON schemas shared by routes: they validate requests, serialize responses and feed /openapi.json.
 import { Type } from '@sinclair/typebox';
-import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../auth/password-limits';
-
-export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]{3,32}$';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES, USERNAME_DESCRIPTION, USERNAME_PATTERN } from '../credentials';
 
 export const Username = Type.String({
   minLength: 3,
   maxLength: 32,
   pattern: USERNAME_PATTERN,
-  description: '3 to 32 characters of A-Z a-z 0-9 _ . - (unique, case-insensitive)',
+  description: USERNAME_DESCRIPTION,
   example: 'ada_lovelace',
 });
 

@@ -6,7 +6,7 @@ process.env.LOGIN_THROTTLE_DELAY_SECONDS = '2';
 
 import bcrypt from 'bcrypt';
 import { handler as token } from '../../functions/auth/token';
-import { appDatabase } from '../../layers/db/pool';
+import { appDatabase } from '../../functions/deps';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, uniqueName } from '../support/users';
 

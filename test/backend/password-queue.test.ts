@@ -6,8 +6,8 @@ process.env.BCRYPT_QUEUE_TIMEOUT_MS = '400';
 
 import bcrypt from 'bcrypt';
 import { handler as token } from '../../functions/auth/token';
-import { passwordQueue, verifyPassword } from '../../layers/auth/passwords';
-import { HttpProblem } from '../../layers/http/errors';
+import { passwords } from '../../functions/deps';
+import { HttpProblem } from '../../layers/problems';
 import { invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
 
@@ -47,7 +47,7 @@ describe('the bcrypt queue under overload', () => {
     }
     for (const res of ok) expect(res.json.token_type).toBe('bearer');
     expect(compares.count).toBe(ok.length); // a refused request never reached bcrypt
-    expect(passwordQueue()).toEqual({ running: 0, waiting: 0 });
+    expect(passwords.queue()).toEqual({ running: 0, waiting: 0 });
   });
 
   test('a request that waited past BCRYPT_QUEUE_TIMEOUT_MS is refused and never runs bcrypt later', async () => {
@@ -56,7 +56,7 @@ describe('the bcrypt queue under overload', () => {
     const compares = countCompares(new Promise<void>((resolveGate) => (open = resolveGate)));
     const started = Date.now();
     // 3 run (held at the gate), 5 wait in line and time out.
-    const attempts = Array.from({ length: 8 }, () => verifyPassword('correct horse battery', hash).then((v) => v, (e: unknown) => e));
+    const attempts = Array.from({ length: 8 }, () => passwords.verify('correct horse battery', hash).then((v) => v, (e: unknown) => e));
     const refused = await Promise.all(attempts.slice(3));
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
     for (const err of refused) {
@@ -64,18 +64,18 @@ describe('the bcrypt queue under overload', () => {
       expect((err as HttpProblem).status).toBe(503);
       expect((err as HttpProblem).headers['retry-after']).toBe('1');
     }
-    expect(passwordQueue()).toEqual({ running: 3, waiting: 0 });
+    expect(passwords.queue()).toEqual({ running: 3, waiting: 0 });
     open();
     expect(await Promise.all(attempts.slice(0, 3))).toEqual([true, true, true]);
     expect(compares.count).toBe(3);
-    expect(passwordQueue()).toEqual({ running: 0, waiting: 0 });
+    expect(passwords.queue()).toEqual({ running: 0, waiting: 0 });
   });
 
   test('a full line refuses at once, without waiting', async () => {
     const hash = await bcrypt.hash('correct horse battery', 4);
     let open!: () => void;
     countCompares(new Promise<void>((resolveGate) => (open = resolveGate)));
-    const attempts = Array.from({ length: 14 }, () => verifyPassword('correct horse battery', hash).then((v) => v, (e: unknown) => e));
+    const attempts = Array.from({ length: 14 }, () => passwords.verify('correct horse battery', hash).then((v) => v, (e: unknown) => e));
     const started = Date.now();
     const last = await attempts[13]; // 3 running + 10 waiting fill it
     expect(Date.now() - started).toBeLessThan(100);

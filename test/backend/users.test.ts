@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { handler as deleteUser } from '../../functions/users/delete';
 import { handler as getUser } from '../../functions/users/get';
 import { handler as listUsers } from '../../functions/users/list';
-import { config } from '../../layers/config';
+import { settings } from '../../functions/deps';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
 
@@ -81,7 +81,7 @@ describe('GET /user/{user_id}', () => {
 
 describe('authentication', () => {
   const sign = (payload: object, secret: string, options: jwt.SignOptions = {}) =>
-    jwt.sign({ exp: Math.floor(Date.now() / 1000) + 600, ...payload }, secret, { algorithm: 'HS256', issuer: config().jwtIssuer, ...options });
+    jwt.sign({ exp: Math.floor(Date.now() / 1000) + 600, ...payload }, secret, { algorithm: 'HS256', issuer: settings().jwtIssuer, ...options });
 
   test('accepts the scheme name in any case (RFC 7235)', async () => {
     expect((await get(alice.id, { authorization: `bearer ${alice.token}` })).status).toBe(200);
@@ -94,15 +94,15 @@ describe('authentication', () => {
     ['a bare token', () => ({ authorization: alice.token })],
     ['two Authorization headers (joined by API Gateway)', () => ({ authorization: `Bearer ${alice.token}, Bearer ${bob.token}` })],
     ['a token signed with another secret', () => ({ authorization: `Bearer ${sign({ sub: alice.id }, 'another secret that is long enough!!')}` })],
-    ['an unsigned token (alg none)', () => ({ authorization: `Bearer ${jwt.sign({ sub: alice.id, iss: config().jwtIssuer }, '', { algorithm: 'none' })}` })],
-    ['an expired token', () => ({ authorization: `Bearer ${sign({ sub: alice.id, exp: Math.floor(Date.now() / 1000) - 10 }, config().jwtSecret)}` })],
-    ['a token from another issuer', () => ({ authorization: `Bearer ${sign({ sub: alice.id }, config().jwtSecret, { issuer: 'someone-else' })}` })],
-    ['a token without sub', () => ({ authorization: `Bearer ${sign({}, config().jwtSecret)}` })],
+    ['an unsigned token (alg none)', () => ({ authorization: `Bearer ${jwt.sign({ sub: alice.id, iss: settings().jwtIssuer }, '', { algorithm: 'none' })}` })],
+    ['an expired token', () => ({ authorization: `Bearer ${sign({ sub: alice.id, exp: Math.floor(Date.now() / 1000) - 10 }, settings().jwtSecret)}` })],
+    ['a token from another issuer', () => ({ authorization: `Bearer ${sign({ sub: alice.id }, settings().jwtSecret, { issuer: 'someone-else' })}` })],
+    ['a token without sub', () => ({ authorization: `Bearer ${sign({}, settings().jwtSecret)}` })],
     [
       'a changed payload with the old signature',
       () => {
         const [header, , signature] = alice.token.split('.');
-        const payload = Buffer.from(JSON.stringify({ sub: bob.id, iss: config().jwtIssuer, exp: 9999999999 })).toString('base64url');
+        const payload = Buffer.from(JSON.stringify({ sub: bob.id, iss: settings().jwtIssuer, exp: 9999999999 })).toString('base64url');
         return { authorization: `Bearer ${header}.${payload}.${signature}` };
       },
     ],

@@ -13,7 +13,7 @@ import { handler as deleteUser } from '../../functions/users/delete';
 import { handler as getUser } from '../../functions/users/get';
 import { handler as listUsers } from '../../functions/users/list';
 import { handler as weather } from '../../functions/weather-proxy/get';
-import { appDatabase } from '../../layers/db/pool';
+import { appDatabase } from '../../functions/deps';
 import type { StandIn } from '../../local/owm-standin';
 import { headerText, hostileBodies, hostileSegment, LEAK, SQL_INJECTIONS, withAnyContentType, type HostileBody } from '../support/hostile';
 import { apiGatewayEvent, captureLogs, invoke, type Answer, type Call } from '../support/lambda';

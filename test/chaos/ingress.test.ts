@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
-import { config } from '../../layers/config';
+import { settings } from '../../functions/deps';
 import { isAlive } from '../../local/processes';
 import { hostileBodies, hostileSegment, LEAK, withAnyContentType } from '../support/hostile';
 import { rawRequest, sendRaw, type RawAnswer, type RawRequest } from '../support/raw-http';
@@ -18,7 +18,7 @@ jest.setTimeout(300_000);
 
 const RATE_LIMIT = { requests: 10, windowSeconds: 30 };
 const JWT_SECRET = randomBytes(48).toString('base64url');
-const ISSUER = config().jwtIssuer;
+const ISSUER = settings().jwtIssuer;
 
 let scratch: ScratchDatabase;
 let scratchWeather: ScratchDatabase;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { handler as registerHandler } from '../../functions/auth/register';
 import { handler as tokenHandler } from '../../functions/auth/token';
-import { cityKey } from '../../functions/weather/cache';
+import { cityKey } from '../../layers/city-names';
 import { handler as weatherHandler } from '../../functions/weather/handler';
 import { ACCESS_LOG, EVENTS, LOG_LABELS } from '../../layers/events';
 import { summarize, type Summary } from '../../local/observability/aggregate';
@@ -55,7 +55,7 @@ let startedAt: number;
 let appLines: string[] = [];
 let weatherLines: string[] = [];
 /** the part of the lines above written on stderr (Powertools' WARN and ERROR) */
-let stderrLines: string[] = [];
+const stderrLines: string[] = [];
 let accessLines: string[] = [];
 let accessStatuses: number[] = [];
 let logs: string;

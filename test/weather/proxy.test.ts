@@ -23,7 +23,7 @@ function loadProxy(url: string, timeoutMs = '5000'): Handler {
   jest.isolateModules(() => {
     process.env.WEATHER_SERVICE_URL = url;
     process.env.WEATHER_SERVICE_TIMEOUT_MS = timeoutMs;
-    require('../../layers/config').config(); // read now, while the environment says this
+    require('../../functions/deps').settings(); // read now, while the environment says this
     handler = require('../../functions/weather-proxy/get').handler;
   });
   return handler!;
