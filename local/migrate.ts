@@ -151,9 +151,12 @@ async function main(): Promise<void> {
   }
 }
 
+const USAGE = 'usage: npm run migrate [-- --app OWNER_URL] [--weather OWNER_URL] [--app-role ROLE] [--weather-role ROLE]';
+
 if (require.main === module) {
-  main().catch((err: Error) => {
-    process.stderr.write(`npm run migrate: ${err.message}\n`);
+  main().catch((err: Error & { code?: string }) => {
+    const usage = err.code?.startsWith('ERR_PARSE_ARGS') ? `\n${USAGE}` : '';
+    process.stderr.write(`npm run migrate: ${err.message}${usage}\n`);
     process.exit(1);
   });
 }
