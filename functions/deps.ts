@@ -1,10 +1,11 @@
-// The app backend's composition root: its settings, "the database", "the users", "the current user", and how its
-// routes become Lambda handlers. Handlers import what they need from here; layers/ receive it as arguments.
+// The app backend's composition root: its settings, "the database", "the users", "the login throttle", "the current
+// user", and how its routes become Lambda handlers. Handlers import what they need from here; layers/ receive it as arguments.
 import { authenticator } from '../layers/auth/current-user';
 import { passwordHasher } from '../layers/auth/passwords';
 import { accessTokens } from '../layers/auth/tokens';
 import { configProblem, settingsOnce, type ConfigError } from '../layers/config/env';
 import { databaseUnavailableProblem, probeDatabase } from '../layers/db/availability';
+import { loginThrottleStore } from '../layers/db/login-throttle';
 import { database } from '../layers/db/pool';
 import { usersStore, UsernameTaken, type PublicUser } from '../layers/db/users';
 import type { AppOptions } from '../layers/http/app';
@@ -30,7 +31,17 @@ export const serviceToken = settingsOnce(() => settings().weatherServiceToken(),
 export const appDatabase = () => database(settings().databaseUrl(), settings(), SERVICE_NAME);
 
 export const users = usersStore(appDatabase);
-export const passwords = passwordHasher(() => ({ cost: settings().bcryptCost, concurrency: settings().bcryptConcurrency }));
+export const loginThrottle = loginThrottleStore(appDatabase, () => ({
+  failures: settings().loginThrottleFailures,
+  windowSeconds: settings().loginThrottleWindowSeconds,
+  delaySeconds: settings().loginThrottleDelaySeconds,
+}));
+export const passwords = passwordHasher(() => ({
+  cost: settings().bcryptCost,
+  concurrency: settings().bcryptConcurrency,
+  queueMax: settings().bcryptQueueMax,
+  queueTimeoutMs: settings().bcryptQueueTimeoutMs,
+}));
 export const tokens = accessTokens(() => ({ secret: settings().jwtSecret, ttlSeconds: settings().jwtTtlSeconds, issuer: settings().jwtIssuer }));
 export const authenticate = authenticator({ verifyToken: tokens.verify, findUser: users.findById });
 

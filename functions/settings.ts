@@ -23,6 +23,13 @@ export function readBackendSettings(env: Env = process.env) {
     bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 15),
     // One thread of libuv's pool stays free of bcrypt for everything else that needs it.
     bcryptConcurrency: integer(env, 'BCRYPT_CONCURRENCY', Math.max(1, integer(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024) - 1), 1, 1024),
+    // Cost 10 takes ~70 ms per hash per thread, so 3 threads clear ~40 a second: 64 waiting is ~1.5 s of work.
+    bcryptQueueMax: integer(env, 'BCRYPT_QUEUE_MAX', 64, 0, 100_000),
+    bcryptQueueTimeoutMs: integer(env, 'BCRYPT_QUEUE_TIMEOUT_MS', 2000, 10, 60_000),
+    // After this many failed logins for one username within the window, one try per delay (layers/db/login-throttle.ts).
+    loginThrottleFailures: integer(env, 'LOGIN_THROTTLE_FAILURES', 5, 1, 1_000_000),
+    loginThrottleWindowSeconds: integer(env, 'LOGIN_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400),
+    loginThrottleDelaySeconds: integer(env, 'LOGIN_THROTTLE_DELAY_SECONDS', 30, 1, 3600),
     weatherServiceUrl: url(env, 'WEATHER_SERVICE_URL', local ? 'http://127.0.0.1:4000' : ''),
     weatherServiceTimeoutMs: integer(env, 'WEATHER_SERVICE_TIMEOUT_MS', 5000, 100, 30_000),
     /** The credential sent to the weather service (X-Service-Token); read on first use: only the weather proxy needs it. */

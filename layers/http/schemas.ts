@@ -27,8 +27,15 @@ export const PublicUser = Type.Object(
   { description: 'A user, as anyone signed in may see it' },
 );
 
+/** A UUID in its canonical 8-4-4-4-12 hex form, any case (the `uuid` format alone also lets `urn:uuid:…` through). */
+export const USER_ID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$';
+
 export const UserIdParams = Type.Object({
-  user_id: Type.String({ format: 'uuid', description: 'The user id (a UUID)' }),
+  user_id: Type.String({
+    format: 'uuid',
+    pattern: USER_ID_PATTERN,
+    description: 'The user id: a UUID in its canonical 8-4-4-4-12 hex form (compared case-insensitively)',
+  }),
 });
 
 export const TokenResponse = Type.Object({

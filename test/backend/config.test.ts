@@ -67,6 +67,8 @@ describe('configuration', () => {
   test('names the variable when a number is invalid', () => {
     expect(() => readBackendSettings({ JWT_SECRET: SECRET, JWT_TTL_SECONDS: 'soon' })).toThrow(/JWT_TTL_SECONDS/);
     expect(() => readWeatherSettings({ WEATHER_CACHE_TTL_SECONDS: '-1' })).toThrow(/WEATHER_CACHE_TTL_SECONDS/);
+    expect(() => readBackendSettings({ JWT_SECRET: SECRET, BCRYPT_QUEUE_TIMEOUT_MS: '0' })).toThrow(/BCRYPT_QUEUE_TIMEOUT_MS/);
+    expect(() => readBackendSettings({ JWT_SECRET: SECRET, LOGIN_THROTTLE_FAILURES: '0' })).toThrow(/LOGIN_THROTTLE_FAILURES/);
   });
 
   test('refuses a short JWT secret without printing it', () => {
@@ -80,6 +82,11 @@ describe('configuration', () => {
       bcryptCost: 10,
       dbPoolMax: 10,
       dbQueryTimeoutMs: 3000,
+      bcryptQueueMax: 64,
+      bcryptQueueTimeoutMs: 2000,
+      loginThrottleFailures: 5,
+      loginThrottleWindowSeconds: 900,
+      loginThrottleDelaySeconds: 30,
     });
     expect(readBackendSettings({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS }).dbPoolMax).toBe(2);
   });

@@ -135,3 +135,40 @@ describe('DELETE /user/{user_id}', () => {
     expect((await remove(carol.id, carol.auth)).status).toBe(401);
   });
 });
+
+describe('user ids', () => {
+  test.each([
+    ['a urn:uuid: prefix', (id: string) => `urn:uuid:${id}`],
+    ['braces', (id: string) => `{${id}}`],
+    ['no hyphens', (id: string) => id.replace(/-/g, '')],
+    ['hyphens in other places', (id: string) => `${id.slice(0, 9)}${id.slice(9).replace(/-/g, '')}-`],
+    ['surrounding spaces', (id: string) => ` ${id} `],
+    ['an encoded trailing newline', (id: string) => `${id}%0A`],
+    ['non-hex digits', (id: string) => `${id.slice(0, -1)}g`],
+  ])('refuses an id with %s with 400 problem+json on GET and DELETE', async (_, spell) => {
+    const id = spell(bob.id);
+    for (const res of [await get(id, alice.auth), await remove(id, alice.auth)]) {
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json.detail).toMatch(/user_id/);
+    }
+  });
+
+  test('finds a user by its id in upper case', async () => {
+    const res = await get(bob.id.toUpperCase(), alice.auth);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: bob.id, username: bob.username });
+    const own = await get(alice.id.toUpperCase(), alice.auth);
+    expect(own.json).toMatchObject({ id: alice.id });
+  });
+
+  test('deletes your own account named by its id in upper case with 204', async () => {
+    const dave = await createUser('dave');
+    expect((await remove(dave.id.toUpperCase(), dave.auth)).status).toBe(204);
+    expect((await get(dave.id, alice.auth)).status).toBe(404);
+  });
+
+  test("refuses somebody else's id in upper case with 403, not as your own", async () => {
+    expect((await remove(bob.id.toUpperCase(), alice.auth)).status).toBe(403);
+  });
+});

@@ -269,7 +269,8 @@ describe('brute force', () => {
     const attacker = '127.0.0.2';
     const statuses: number[] = [];
     for (let i = 0; i < RATE_LIMIT.requests + 10; i++) {
-      const answer = await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: alice.username, password: `guess-${i}-wrong` }) });
+      // One name per guess: this checks the per-address limit, apart from the per-username throttle (login-throttle.test.ts).
+      const answer = await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: `guess_${i}_target`, password: `guess-${i}-wrong` }) });
       statuses.push(answer.status);
       if (answer.status === 429) {
         expectProblem(answer, 429);

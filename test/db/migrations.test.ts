@@ -120,6 +120,11 @@ describe('npm run migrate, as a deployer runs it', () => {
       await c.query("INSERT INTO users (username, password_hash) VALUES ('someone', 'x')");
       expect((await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
       await c.query('INSERT INTO later_migration VALUES (1)');
+      // The login throttle's table (an app migration of its own) is the runtime role's to read and write, not to change.
+      await c.query("INSERT INTO login_throttle VALUES ('someone', 1, now(), now()) ON CONFLICT (username) DO UPDATE SET failures = login_throttle.failures + 1");
+      await c.query("DELETE FROM login_throttle WHERE username = 'someone'");
+      expect(await failure(c, 'TRUNCATE login_throttle')).toBe('42501');
+      expect(await failure(c, 'DROP TABLE login_throttle')).toBe('42501');
       expect(await failure(c, 'CREATE TABLE intruder (id int)')).toBe('42501');
       expect(await failure(c, 'DROP TABLE later_migration')).toBe('42501');
       expect(await failure(c, 'SELECT * FROM pgmigrations')).toBe('42501');
