@@ -1,10 +1,11 @@
 // Bundles every function of one serverless service in a single esbuild run, with the options its
 // serverless.yml gives serverless-esbuild, so all serverless-offline instances of a stack load the same
 // bundles (OFFLINE_PREBUILT). One run parses the shared modules once (the plugin bundles each function on
-// its own) and esbuild exits afterwards instead of staying resident in every instance.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+// its own) and esbuild exits afterwards instead of staying resident in every instance. In dev mode
+// (watchService) esbuild keeps watching instead and marks each rebuild for local/dev-reload.cjs.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, stop, type BuildOptions } from 'esbuild';
+import { build, context, stop, type BuildOptions, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
 
 interface ServiceYaml {
@@ -46,23 +47,74 @@ export function bundlePlan(serviceDir: string): { entryPoints: string[]; options
   };
 }
 
-/**
- * Bundles a service into outDir (which must lie inside the project, so externals resolve from its
- * node_modules), mirroring the source layout: functions/auth/register.ts → outDir/functions/auth/register.js.
- */
-export async function bundleService(serviceDir: string, outDir: string): Promise<{ entries: number; ms: number }> {
-  const started = Date.now();
+/** esbuild options for bundling a service into outDir, mirroring the source layout. */
+function serviceBuild(serviceDir: string, outDir: string): BuildOptions & { entryCount: number } {
   const { entryPoints, options } = bundlePlan(serviceDir);
-  rmSync(outDir, { recursive: true, force: true });
-  await build({
+  return {
     ...options,
     entryPoints: entryPoints.map((entry) => join(serviceDir, entry)),
     outbase: serviceDir,
     outdir: outDir,
     logLevel: 'error',
     absWorkingDir: serviceDir,
-  });
-  return { entries: entryPoints.length, ms: Date.now() - started };
+    entryCount: entryPoints.length,
+  };
+}
+
+/**
+ * Bundles a service into outDir (which must lie inside the project, so externals resolve from its
+ * node_modules), mirroring the source layout: functions/auth/register.ts → outDir/functions/auth/register.js.
+ */
+export async function bundleService(serviceDir: string, outDir: string): Promise<{ entries: number; ms: number }> {
+  const started = Date.now();
+  const { entryCount, ...options } = serviceBuild(serviceDir, outDir);
+  rmSync(outDir, { recursive: true, force: true });
+  await build(options);
+  return { entries: entryCount, ms: Date.now() - started };
+}
+
+/** The file a dev-mode rebuild rewrites last: instances watch it to drop the old bundles (local/dev-reload.cjs). */
+export const RELOAD_MARKER = '.reload';
+
+export interface BundleWatcher {
+  /** Resolves after the next successful rebuild has been marked. */
+  nextBuild(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Bundles a service into outDir and keeps watching its sources (esbuild's incremental watch mode): after each
+ * successful rebuild the reload marker is rewritten. Resolves once the first build is done.
+ */
+export async function watchService(serviceDir: string, outDir: string, progress: (message: string) => void): Promise<BundleWatcher> {
+  const { entryCount, ...options } = serviceBuild(serviceDir, outDir);
+  const waiting = new Set<() => void>();
+  let builds = 0;
+  let firstBuild!: () => void;
+  const first = new Promise<void>((resolveFirst) => (firstBuild = resolveFirst));
+  const marker: Plugin = {
+    name: 'reload-marker',
+    setup(bundler) {
+      let startedAt = 0;
+      bundler.onStart(() => void (startedAt = Date.now()));
+      bundler.onEnd((result) => {
+        if (result.errors.length > 0) return progress(`rebuild of ${serviceDir} failed: the instances keep the previous bundles`);
+        writeFileSync(join(outDir, RELOAD_MARKER), `${Date.now()}\n`);
+        if (builds++ === 0) firstBuild();
+        else progress(`rebuilt ${entryCount} functions of ${serviceDir} in ${Date.now() - startedAt} ms`);
+        for (const resolveBuild of waiting) resolveBuild();
+        waiting.clear();
+      });
+    },
+  };
+  rmSync(outDir, { recursive: true, force: true });
+  const ctx = await context({ ...options, logLevel: 'silent', plugins: [marker] });
+  await ctx.watch();
+  await first;
+  return {
+    nextBuild: () => new Promise<void>((resolveBuild) => waiting.add(resolveBuild)),
+    dispose: () => ctx.dispose(),
+  };
 }
 
 /** Stops esbuild's helper process once every bundle is built (it would otherwise stay resident). */

@@ -249,3 +249,26 @@ export function residentBytes(pids: number[]): number {
   for (const pid of pids) visit(pid);
   return all.filter((stat) => counted.has(stat.pid)).reduce((sum, stat) => sum + stat.rssPages * PAGE_SIZE, 0);
 }
+
+/**
+ * The one line a child prints on stdout when it is ready ({"ready":true,...}): the runner, the tests and the
+ * bench wait for it. Other lines (JSON logs) may come before it.
+ */
+export function readyLine(details: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ ready: true, ...details })}\n`;
+}
+
+/** Prints the ready line on stdout. */
+export function announceReady(details: Record<string, unknown> = {}): void {
+  process.stdout.write(readyLine(details));
+}
+
+/** The details of a ready line, or undefined for any other line. */
+export function parseReadyLine<T extends object = Record<string, unknown>>(line: string): T | undefined {
+  if (!line.startsWith('{"ready":true')) return undefined;
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    return undefined;
+  }
+}
