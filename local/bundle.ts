@@ -2,10 +2,10 @@
 // serverless.yml gives serverless-esbuild, so all serverless-offline instances of a stack load the same
 // bundles (OFFLINE_PREBUILT). One run parses the shared modules once (the plugin bundles each function on
 // its own) and esbuild exits afterwards instead of staying resident in every instance. In dev mode
-// (watchService) esbuild keeps watching instead and marks each rebuild for local/dev-reload.cjs.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// (watchService) an incremental esbuild context rebuilds on each source change and marks it for local/dev-reload.cjs.
+import { existsSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, context, stop, type BuildOptions, type Plugin } from 'esbuild';
+import { build, context, stop, type BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
 
 interface ServiceYaml {
@@ -82,38 +82,50 @@ export interface BundleWatcher {
   dispose(): Promise<void>;
 }
 
+/** Source changes that matter: TypeScript and JSON under the watched dirs, never a bundle or package output. */
+const isSource = (file: string) => /\.(ts|js|json)$/.test(file) && !/(^|\/)\.(esbuild|serverless)/.test(file);
+
 /**
- * Bundles a service into outDir and keeps watching its sources (esbuild's incremental watch mode): after each
- * successful rebuild the reload marker is rewritten. Resolves once the first build is done.
+ * Bundles a service into outDir, then rebuilds it (esbuild's incremental context) whenever a source file under
+ * `watchDirs` changes, and rewrites the reload marker after each successful rebuild. Resolves after the first build.
  */
-export async function watchService(serviceDir: string, outDir: string, progress: (message: string) => void): Promise<BundleWatcher> {
+export async function watchService(serviceDir: string, outDir: string, watchDirs: string[], progress: (message: string) => void): Promise<BundleWatcher> {
   const { entryCount, ...options } = serviceBuild(serviceDir, outDir);
-  const waiting = new Set<() => void>();
-  let builds = 0;
-  let firstBuild!: () => void;
-  const first = new Promise<void>((resolveFirst) => (firstBuild = resolveFirst));
-  const marker: Plugin = {
-    name: 'reload-marker',
-    setup(bundler) {
-      let startedAt = 0;
-      bundler.onStart(() => void (startedAt = Date.now()));
-      bundler.onEnd((result) => {
-        if (result.errors.length > 0) return progress(`rebuild of ${serviceDir} failed: the instances keep the previous bundles`);
-        writeFileSync(join(outDir, RELOAD_MARKER), `${Date.now()}\n`);
-        if (builds++ === 0) firstBuild();
-        else progress(`rebuilt ${entryCount} functions of ${serviceDir} in ${Date.now() - startedAt} ms`);
-        for (const resolveBuild of waiting) resolveBuild();
-        waiting.clear();
-      });
-    },
-  };
   rmSync(outDir, { recursive: true, force: true });
-  const ctx = await context({ ...options, logLevel: 'silent', plugins: [marker] });
-  await ctx.watch();
-  await first;
+  // Packages stay in node_modules (loaded once per instance): a rebuild then re-emits only our own code.
+  const ctx = await context({ ...options, packages: 'external' });
+  await ctx.rebuild();
+  const waiting = new Set<() => void>();
+  let running: Promise<void> | undefined;
+  let again = false;
+  const rebuild = async () => {
+    const started = Date.now();
+    try {
+      await ctx.rebuild();
+      writeFileSync(join(outDir, RELOAD_MARKER), `${Date.now()}\n`);
+      progress(`rebuilt ${entryCount} functions of ${serviceDir} in ${Date.now() - started} ms`);
+      for (const resolveBuild of waiting) resolveBuild();
+      waiting.clear();
+    } catch {
+      progress(`rebuild of ${serviceDir} failed: the instances keep the previous bundles`);
+    }
+  };
+  // One rebuild at a time; changes that arrive meanwhile cause one more.
+  const schedule = () => {
+    if (running) return void (again = true);
+    running = rebuild().finally(() => {
+      running = undefined;
+      if (again) (again = false), schedule();
+    });
+  };
+  const watchers = watchDirs.map((dir) => watch(dir, { recursive: true }, (_event, file) => file && isSource(file) && schedule()));
   return {
     nextBuild: () => new Promise<void>((resolveBuild) => waiting.add(resolveBuild)),
-    dispose: () => ctx.dispose(),
+    dispose: async () => {
+      for (const watcher of watchers) watcher.close();
+      await running;
+      await ctx.dispose();
+    },
   };
 }
 

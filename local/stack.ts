@@ -105,7 +105,7 @@ export interface Stack {
   restart(name: ServiceName): Promise<number>;
   /** The key the generated stand-in accepts (tests check that it never leaks into logs or answers). */
   standInApiKey?: string;
-  /** In dev mode: resolves after the next rebuild of the bundles has been handed to the instances. */
+  /** In dev mode: resolves after the next rebuild of either service's bundles has been handed to its instances. */
   nextReload?: () => Promise<void>;
   stop(): Promise<void>;
 }
@@ -223,7 +223,7 @@ function startTasks(plan: StackPlan, options: StackOptions, progress: (message: 
     [join(ROOT, 'functions', 'weather'), plan.weatherBundle],
   ];
   progress(plan.dev ? 'bundling the functions (watching for changes)' : 'bundling the functions');
-  const watchers = plan.dev ? Promise.all(services.map(([dir, out]) => watchService(dir, out, progress))) : Promise.resolve([]);
+  const watchers = plan.dev ? Promise.all(services.map(([dir, out]) => watchService(dir, out, [join(ROOT, 'functions'), join(ROOT, 'layers')], progress))) : Promise.resolve([]);
   const bundled = plan.dev
     ? watchers.then(() => undefined)
     : Promise.all(services.map(([dir, out]) => bundleService(dir, out))).then(async (results) => {
@@ -303,7 +303,7 @@ function runningStack(plan: StackPlan, supervisor: Supervisor, watchers: BundleW
     standInApiKey: options.openWeatherApiKey ? undefined : plan.openWeather.apiKey,
     onUnexpectedExit: (listener) => supervisor.onUnexpectedExit(listener as (name: string, description: string) => void),
     restart: async (name) => (pids[name] = await supervisor.restart(name)),
-    nextReload: plan.dev ? () => Promise.all(watchers.map((w) => w.nextBuild())).then(() => undefined) : undefined,
+    nextReload: plan.dev ? () => Promise.race(watchers.map((w) => w.nextBuild())) : undefined,
     stop,
   };
 }

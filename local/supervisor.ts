@@ -131,7 +131,7 @@ export class Supervisor {
       for (const group of groups) {
         const running = group.filter((spec) => this.processes.has(spec.name));
         if (running.length === 0) continue;
-        this.progress(`stopping ${running.map((spec) => spec.name).join(', ')}`);
+        this.progress(`stopping ${running.map((spec) => spec.name).reverse().join(", ")}`);
         await Promise.all(running.map((spec) => this.processes.get(spec.name)!.stop(spec.stop.signal, spec.stop.graceMs)));
       }
     })();

@@ -30,7 +30,7 @@ interface Attempt {
 
 /** Starts the runner in a process of its own (node itself, no tsx wrapper in between, so its pid is the runner). */
 async function startRunner(options: StackOptions) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'support', 'stack-process.ts'), JSON.stringify(options)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'stack-process.ts'), JSON.stringify(options)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
