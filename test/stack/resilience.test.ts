@@ -100,7 +100,8 @@ test('killing one instance by its pid during a burst of requests fails no client
 });
 
 test('stop() ends every process the stack started and frees every port', async () => {
-  const urls = [stack.urls.api, stack.urls.stats, stack.urls.weather, ...stack.urls.backends, stack.urls.standIn!, `http://${stack.urls.postgres}`];
+  const urls = [stack.urls.api, stack.urls.stats, stack.urls.weather, ...stack.urls.weatherInstances, ...stack.urls.backends, stack.urls.standIn!, `http://${stack.urls.postgres}`];
+  expect(Object.keys(stack.pids).sort()).toEqual(['app-backend-1', 'app-backend-2', 'haproxy', 'owm-standin', 'postgres', 'weather-service-1', 'weather-service-2']);
   expect(await isListening(stack.urls.api)).toBe(true);
   await stack.stop();
   expect(leftovers(stack.pids)).toEqual([]);
