@@ -77,8 +77,6 @@ export async function bundleService(serviceDir: string, outDir: string): Promise
 export const RELOAD_MARKER = '.reload';
 
 export interface BundleWatcher {
-  /** Resolves after the next successful rebuild has been marked. */
-  nextBuild(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -95,7 +93,6 @@ export async function watchService(serviceDir: string, outDir: string, watchDirs
   // Packages stay in node_modules (loaded once per instance): a rebuild then re-emits only our own code.
   const ctx = await context({ ...options, packages: 'external' });
   await ctx.rebuild();
-  const waiting = new Set<() => void>();
   let running: Promise<void> | undefined;
   let again = false;
   const rebuild = async () => {
@@ -104,8 +101,6 @@ export async function watchService(serviceDir: string, outDir: string, watchDirs
       await ctx.rebuild();
       writeFileSync(join(outDir, RELOAD_MARKER), `${Date.now()}\n`);
       progress(`rebuilt ${entryCount} functions of ${serviceDir} in ${Date.now() - started} ms`);
-      for (const resolveBuild of waiting) resolveBuild();
-      waiting.clear();
     } catch {
       progress(`rebuild of ${serviceDir} failed: the instances keep the previous bundles`);
     }
@@ -115,12 +110,13 @@ export async function watchService(serviceDir: string, outDir: string, watchDirs
     if (running) return void (again = true);
     running = rebuild().finally(() => {
       running = undefined;
-      if (again) (again = false), schedule();
+      if (!again) return;
+      again = false;
+      schedule();
     });
   };
   const watchers = watchDirs.map((dir) => watch(dir, { recursive: true }, (_event, file) => file && isSource(file) && schedule()));
   return {
-    nextBuild: () => new Promise<void>((resolveBuild) => waiting.add(resolveBuild)),
     dispose: async () => {
       for (const watcher of watchers) watcher.close();
       await running;

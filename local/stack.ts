@@ -105,8 +105,6 @@ export interface Stack {
   restart(name: ServiceName): Promise<number>;
   /** The key the generated stand-in accepts (tests check that it never leaks into logs or answers). */
   standInApiKey?: string;
-  /** In dev mode: resolves after the next rebuild of either service's bundles has been handed to its instances. */
-  nextReload?: () => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -275,7 +273,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const supervisor = new Supervisor(serviceTable(plan, tasks), logDir, record, progress);
   const stop = async () => {
     await supervisor.stop();
-    for (const watcher of await tasks.watchers.catch(() => [])) await watcher.dispose();
+    const watchers = await tasks.watchers.catch(() => []);
+    for (const watcher of watchers) await watcher.dispose();
+    if (watchers.length > 0) await stopBundler();
     for (const dir of [plan.backendBundle, plan.weatherBundle]) rmSync(dir, { recursive: true, force: true });
     releasePidFile(stateDir);
   };
@@ -286,10 +286,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw err;
   }
-  return runningStack(plan, supervisor, await tasks.watchers, stop, options, Date.now() - started);
+  return runningStack(plan, supervisor, stop, options, Date.now() - started);
 }
 
-function runningStack(plan: StackPlan, supervisor: Supervisor, watchers: BundleWatcher[], stop: () => Promise<void>, options: StackOptions, startupMs: number): Stack {
+function runningStack(plan: StackPlan, supervisor: Supervisor, stop: () => Promise<void>, options: StackOptions, startupMs: number): Stack {
   const urls = stackUrls(plan);
   writePidFile(plan.stateDir, { urls: { ...urls } });
   const running = () => [...supervisor.running] as [ServiceName, { pid: number; logFile: string }][];
@@ -303,7 +303,6 @@ function runningStack(plan: StackPlan, supervisor: Supervisor, watchers: BundleW
     standInApiKey: options.openWeatherApiKey ? undefined : plan.openWeather.apiKey,
     onUnexpectedExit: (listener) => supervisor.onUnexpectedExit(listener as (name: string, description: string) => void),
     restart: async (name) => (pids[name] = await supervisor.restart(name)),
-    nextReload: plan.dev ? () => Promise.race(watchers.map((w) => w.nextBuild())) : undefined,
     stop,
   };
 }
