@@ -28,8 +28,10 @@ export interface StackPlan {
   standInPort?: number;
   /** Environment of every service (the runner's, the caller's extras, the generated secrets). */
   baseEnv: NodeJS.ProcessEnv;
-  /** Environment of the functions' instances on top of baseEnv. */
+  /** Environment of the functions' instances (no service's own secrets: those are added per service). */
   serviceEnv: NodeJS.ProcessEnv;
+  /** The backend's token secret (given, or generated once into the state dir). */
+  jwtSecret: string;
   backendBundle: string;
   weatherBundle: string;
   openWeather: { apiKey: string; baseUrl: string };
@@ -149,7 +151,7 @@ function backendSpec(plan: StackPlan, tasks: StackTasks, ports: InstancePorts, i
     group: 'app-backend',
     command: process.execPath,
     args: offlineArgs(plan, ports),
-    env: { ...plan.serviceEnv, OFFLINE_PREBUILT_DIR: plan.backendBundle, WEATHER_SERVICE_URL: local(plan.weatherPort) },
+    env: { ...plan.serviceEnv, OFFLINE_PREBUILT_DIR: plan.backendBundle, WEATHER_SERVICE_URL: local(plan.weatherPort), JWT_SECRET: plan.jwtSecret },
     cwd: plan.root,
     logs: 'json',
     prepare: tasks.bundled,

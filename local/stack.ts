@@ -165,9 +165,10 @@ function functionEnvironment(options: StackOptions, stateDir: string, dev: boole
   for (const name of ['DATABASE_URL', 'WEATHER_DATABASE_URL', 'ESBUILD_WORK_FOLDER', 'HTTP_PORT', 'LAMBDA_PORT', 'OFFLINE_PREBUILT_DIR'] as const) delete env[name];
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.weatherDatabaseUrl) env.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
-  // Generated once into the state dir before the instances start (they would race to create them); the same
-  // weather service credential goes to the backend (which sends it) and the weather service (which checks it).
-  env.JWT_SECRET ||= stateSecret(stateDir, 'jwt-secret');
+  // Each service gets only its own secrets (the JWT secret goes to the backend alone: local/services.ts).
+  for (const name of ['JWT_SECRET', 'OPENWEATHER_API_KEY'] as const) delete env[name];
+  // Generated once into the state dir before the instances start (they would race to create it); the same
+  // credential goes to the backend (which sends it) and the weather service (which checks it).
   env.WEATHER_SERVICE_TOKEN ||= stateSecret(stateDir, 'weather-service-token');
   return env;
 }
@@ -200,6 +201,7 @@ async function planStack(options: StackOptions, stateDir: string, tag: string): 
     standInPort,
     baseEnv: { ...process.env, ...options.env },
     serviceEnv: functionEnvironment(options, stateDir, dev),
+    jwtSecret: options.env?.JWT_SECRET || process.env.JWT_SECRET || stateSecret(stateDir, 'jwt-secret'),
     backendBundle: bundleDir(ROOT, tag),
     weatherBundle: bundleDir(join(ROOT, 'functions', 'weather'), tag),
     openWeather: {
