@@ -1,7 +1,7 @@
 // Child processes of the local runner: each one in its own process group (so it and everything it spawns
 // can be stopped together, by pid), its output routed to local/logs, and /proc to see what is left.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, openSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -101,9 +101,11 @@ export class ManagedProcess {
     for (const listener of this.lineListeners) listener(line);
   }
 
-  /** The last lines it printed (for error messages). */
+  /** The last lines it printed (for error messages); for output written straight to files, their last lines. */
   recentOutput(): string {
-    return this.tail.join('\n');
+    if (this.tail.length > 0) return this.tail.join('\n');
+    const files = [this.errorLogFile, this.logFile].filter((file): file is string => file !== undefined && existsSync(file));
+    return files.flatMap((file) => readFileSync(file, 'utf8').trimEnd().split('\n').slice(-TAIL_LINES / 2)).join('\n');
   }
 
   get running(): boolean {
