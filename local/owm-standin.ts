@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { announceReady } from './processes';
+import { cityKey } from '../layers/city-names';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
 export const DEFAULT_STANDIN_KEY = 'local-standin-key';
@@ -53,7 +54,8 @@ export interface StandInOptions {
   apiKey?: string;
 }
 
-const normalise = (q: string) => q.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/g, ',').toLowerCase();
+// The provider's own matching of names is emulated with the weather service's normaliser (one copy of the rule).
+const normalise = cityKey;
 
 const KNOWN_COUNTRIES: Record<string, string> = {
   london: 'GB', paris: 'FR', berlin: 'DE', 'москва': 'RU', moscow: 'RU', 'são paulo': 'BR', 'zürich': 'CH',

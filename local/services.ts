@@ -119,7 +119,7 @@ function standInSpec(plan: StackPlan): ServiceSpec {
 function offlineArgs(plan: StackPlan, ports: InstancePorts): string[] {
   const sls = join(plan.root, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const hook = plan.dev ? ['--require', join(plan.root, 'local', 'dev-reload.cjs')] : [];
-  return [...hook, sls, 'offline', 'start', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
+  return [...hook, sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
 }
 
 function weatherSpec(plan: StackPlan, tasks: StackTasks, ports: InstancePorts, i: number): ServiceSpec {

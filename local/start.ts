@@ -2,9 +2,11 @@
 // stops everything it started. The environment is read here (process wiring) and handed to local/stack.ts as options.
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadDotenv } from './dotenv';
 import { residentBytes } from './processes';
 import { DEFAULT_BACKEND_REPLICAS, DEFAULT_WEATHER_REPLICAS, MIN_BACKEND_REPLICAS, ROOT, StackAlreadyRunning, startStack, type ServiceName, type Stack, type StackOptions } from './stack';
 
+loadDotenv();
 const env = process.env;
 
 function integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

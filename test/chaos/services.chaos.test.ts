@@ -160,7 +160,7 @@ describe('the weather service fails', () => {
     await eventually('the weather service to be gone', () => (isAlive(pid) ? undefined : true));
     // Until its checks fail, HAProxy retries the dead address (1 s apart); once it is DOWN, the answer is immediate.
     await eventually('HAProxy to take the weather service out', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined));
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => get(weatherPath(uniqueCity('Gone')))));
+    const answers = await Promise.all(Array.from({ length: 10 }, () => get(weatherPath(uniqueCity('Gone')))));
     for (const answer of answers) {
       expectProblem(answer, [503]);
       expect(answer.ms).toBeLessThanOrEqual(SLACK_MS);

@@ -1,7 +1,8 @@
 // npm run dev: an edited layer is served through HAProxy by the next requests, without restarting Postgres,
 // HAProxy or the instances. The dev stack runs from a scratch copy of the tree, so the working tree is never edited.
 import { join } from 'node:path';
-import { config } from '../../layers/config';
+import { settings } from '../../functions/deps';
+import { settings as weatherSettings } from '../../functions/weather/deps';
 import { millisUntil, NOT_FOUND_TEXT, notFoundDetail, replaceInSources, startScratchDevStack, type ScratchDevStack } from '../../local/dev-scratch';
 import { isAlive } from '../../local/processes';
 
@@ -10,7 +11,7 @@ jest.setTimeout(300_000);
 let dev: ScratchDevStack;
 
 beforeAll(async () => {
-  dev = await startScratchDevStack({ databaseUrl: config().databaseUrl, weatherDatabaseUrl: config().weatherDatabaseUrl, tag: `dev-test-${process.pid}` });
+  dev = await startScratchDevStack({ databaseUrl: settings().databaseUrl(), weatherDatabaseUrl: weatherSettings().weatherDatabaseUrl(), tag: `dev-test-${process.pid}` });
 });
 
 afterAll(async () => {
