@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { announceReady } from './processes';
 import { cityKey } from '../layers/city-names';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
@@ -256,7 +257,7 @@ async function main() {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be a port number');
   const standIn = await startStandIn({ port, apiKey: values['api-key'] || process.env.OPENWEATHER_API_KEY });
-  process.stdout.write(`${JSON.stringify({ ready: true, url: standIn.url })}\n`);
+  announceReady({ url: standIn.url });
   const stop = () => standIn.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
