@@ -7,8 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { groupMembers } from '../local/processes';
-import { RATE_LIMITS_RAISED, BCRYPT_COST, RESULTS, ROOT, say, type BenchContext } from './context';
-import { ingressReuse } from './haproxy-stats';
+import { RATE_LIMITS_RAISED, BCRYPT_COST, RESULTS, ROOT, STACK_LIMITS_RAISED, say, type BenchContext } from './context';
 import { treeMemory } from './memory';
 import { parseOptions, SCENARIO_IDS, USAGE, type Options, type ScenarioId } from './options';
 import { toggleProfilers, writeProfiles } from './profile';
@@ -22,7 +21,7 @@ import { MEMORY_USAGE_DIR, runMemory } from './scenarios/memory';
 import { runReplicas } from './scenarios/replicas';
 import { runRuntime } from './scenarios/runtime';
 import type { Run } from './scenarios/scenario';
-import { runningStack, startDirect, startOwnStack, startUpstream, type StackUnderTest, type Upstream } from './systems';
+import { ingressReuse, runningStack, startDirect, startOwnStack, startUpstream, type StackUnderTest, type Upstream } from './systems';
 import { targets } from './targets';
 
 function newContext(options: Options, cleanups: (() => Promise<void>)[], startedGroups: Set<number>): BenchContext {
@@ -64,7 +63,7 @@ function emptyReport(ctx: BenchContext, target: StackUnderTest, loadBefore: numb
     machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model.trim() ?? '?', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: { before: Math.round(loadBefore * 100) / 100 } },
     settings: { connections: options.connections, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, bcryptCost: BCRYPT_COST, quick: options.quick, scenarios: options.scenarios },
     loadGenerator: `autocannon ${autocannonVersion()} in a child process (one thread, ${options.connections} keep-alive connections) on the same ${availableParallelism()}-core machine, competing with the servers for CPU`,
-    stack: { url: target.api, startedByBench: own, startupSeconds: target.startupMs === undefined ? undefined : Math.round(target.startupMs / 100) / 10, offlineMode: own ? options.offlineMode : 'as configured', rateLimits: own ? RATE_LIMITS_RAISED : 'as configured' },
+    stack: { url: target.api, startedByBench: own, startupSeconds: target.startupMs === undefined ? undefined : Math.round(target.startupMs / 100) / 10, offlineMode: own ? options.offlineMode : 'as configured', rateLimits: own ? { ...RATE_LIMITS_RAISED, ...STACK_LIMITS_RAISED } : 'as configured' },
     scenarios: [],
     coldBurst: {},
     targets: [],
@@ -77,7 +76,7 @@ async function prepare(ctx: BenchContext): Promise<Run> {
   const loadBefore = loadavg()[0];
   const stackEnv = stackEnvironment(ctx);
   const { url, standInUrl, baseline, profile } = ctx.options;
-  if (!url) say(`edge rate limits for the bench's stacks: ${Object.entries(RATE_LIMITS_RAISED).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (!url) say(`limits raised for the bench's stacks: ${Object.entries({ ...RATE_LIMITS_RAISED, ...STACK_LIMITS_RAISED }).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const upstream: Upstream | undefined = url ? undefined : await startUpstream(ctx);
   const target = upstream ? await startOwnStack(ctx, '', upstream, stackEnv) : runningStack(url!, standInUrl);
   if (url) {

@@ -4,6 +4,7 @@
 // (the dir defaults to the installed, patched package; pointing it at an unpatched copy gives the before figure).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 const count = Number(process.argv[2] ?? 20000);
 const soDir = resolve(process.argv[3] ?? join(import.meta.dirname, '..', 'node_modules', 'serverless-offline'));

@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../local/ports';
-import { ManagedProcess } from '../local/processes';
+import { fetchStats, serverRows } from '../local/haproxy-stats';
+import { ManagedProcess, parseReadyLine } from '../local/processes';
 import { startStack, type Stack, type StackOptions } from '../local/stack';
-import { BCRYPT_COST, RATE_LIMITS_RAISED, ROOT, say, type BenchContext } from './context';
+import { BCRYPT_COST, RATE_LIMITS_RAISED, ROOT, STACK_LIMITS_RAISED, say, type BenchContext } from './context';
 
 export interface StackUnderTest {
   api: string;
@@ -27,7 +28,7 @@ export interface Upstream {
   process: ManagedProcess;
 }
 
-const readyUrl = (line: string) => (line.startsWith('{"ready":true') ? (JSON.parse(line) as { url: string }).url : undefined);
+const readyUrl = (line: string) => parseReadyLine<{ url: string }>(line)?.url;
 
 /** The stand-in, started by the bench so both the stack and the baseline use it with a key the bench knows. */
 export async function startUpstream(ctx: BenchContext): Promise<Upstream> {
@@ -39,18 +40,13 @@ export async function startUpstream(ctx: BenchContext): Promise<Upstream> {
   return { url: await proc.waitForLine(readyUrl), apiKey, process: proc };
 }
 
-/** Replica counts are StackOptions of the runner's (BACKEND_REPLICAS / WEATHER_REPLICAS); older stacks ignore them. */
-export interface Replicas {
-  backendReplicas?: number;
-  weatherReplicas?: number;
-}
+/** Replica counts (BACKEND_REPLICAS / WEATHER_REPLICAS of the runner). */
+export type Replicas = Pick<StackOptions, 'backendReplicas' | 'weatherReplicas'>;
 
 /** Starts a stack of its own: free ports, a throw-away state dir, the edge's rate limits raised. */
 export async function startOwnStack(ctx: BenchContext, name: string, upstream: Upstream, env: Record<string, string>, replicas: Replicas = {}): Promise<StackUnderTest> {
   say(`starting a stack${name ? ` (${name})` : ''}: free ports, throw-away state dir...`);
-  // HAProxy reads its limits from its environment (the stack passes process.env through); the options cover the rest.
-  Object.assign(process.env, RATE_LIMITS_RAISED);
-  const options = {
+  const options: StackOptions = {
     stateDir: join(ctx.scratch, `state${name ? `-${name}` : ''}`),
     logDir: join(ctx.logDir, name || 'stack'),
     port: 0,
@@ -61,10 +57,10 @@ export async function startOwnStack(ctx: BenchContext, name: string, upstream: U
     haproxyEnv: RATE_LIMITS_RAISED,
     openWeatherApiKey: upstream.apiKey,
     openWeatherBaseUrl: upstream.url,
-    env: { BCRYPT_COST: String(BCRYPT_COST), ...RATE_LIMITS_RAISED, ...env },
+    env: { BCRYPT_COST: String(BCRYPT_COST), ...STACK_LIMITS_RAISED, ...env },
     onProgress: (message: string) => say(`  ${message}`),
     ...replicas,
-  } as StackOptions;
+  };
   const stack = await startStack(options);
   const pids = Object.fromEntries(Object.entries(stack.pids).filter((e): e is [string, number] => e[1] !== undefined));
   for (const pid of Object.values(pids)) ctx.startedGroups.add(pid);
@@ -101,10 +97,12 @@ export interface Direct {
 
 /** The baseline: each service's routes in one plain fastify process (bench/direct-server.ts). */
 export async function startDirect(ctx: BenchContext, stateDir: string, upstream: Upstream | undefined): Promise<Direct> {
+  // the credential the stack generated: the direct backend sends it, the direct weather service checks it
+  const token = serviceToken(stateDir);
   const launch = async (service: 'backend' | 'weather', extra: Record<string, string>) => {
     const proc = new ManagedProcess(`direct-${service}`, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'direct-server.ts'), service], {
       cwd: ROOT,
-      env: { ...process.env, STAGE: 'local', LOCAL_STATE_DIR: stateDir, BCRYPT_COST: String(BCRYPT_COST), POWERTOOLS_LOG_LEVEL: 'INFO', ...extra },
+      env: { ...process.env, STAGE: 'local', LOCAL_STATE_DIR: stateDir, BCRYPT_COST: String(BCRYPT_COST), POWERTOOLS_LOG_LEVEL: 'INFO', ...STACK_LIMITS_RAISED, WEATHER_SERVICE_TOKEN: token, ...extra },
       logDir: ctx.logDir,
       // Log lines flow through this process as the stack's do (local/stack.ts routes them the same way).
       logs: 'json',
@@ -119,4 +117,15 @@ export async function startDirect(ctx: BenchContext, stateDir: string, upstream:
   });
   const backend = await launch('backend', { POWERTOOLS_SERVICE_NAME: 'app-backend', WEATHER_SERVICE_URL: weather });
   return { backend, weather };
+}
+
+/** The weather service credential a stack generated into its state dir (local/stack.ts, layers/config/local-state.ts). */
+export const serviceToken = (stateDir: string) => process.env.WEATHER_SERVICE_TOKEN || readFileSync(join(stateDir, 'weather-service-token'), 'utf8').trim();
+
+/** New connections vs reused ones towards the app backend instances (cumulative, from HAProxy's stats). */
+export async function ingressReuse(statsUrl: string): Promise<{ connects: number; reuses: number } | undefined> {
+  const servers = serverRows((await fetchStats(statsUrl).catch(() => undefined)) ?? [], 'app_backend');
+  if (!servers.length || servers[0].connect === undefined) return undefined;
+  const sum = (column: string) => servers.reduce((n, r) => n + Number(r[column] || 0), 0);
+  return { connects: sum('connect'), reuses: sum('reuse') };
 }

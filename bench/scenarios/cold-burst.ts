@@ -1,6 +1,7 @@
 // Bursts of uncached cities, all requests at once: 100 × one city must cost one upstream call (request coalescing),
 // 50 different cities show the fan-out.
 import { randomBytes } from 'node:crypto';
+import { cityKey } from '../../layers/city-names';
 import { say } from '../context';
 import type { BurstResult, ColdBurstReport } from '../report';
 import { cityPath, getOnce } from '../requests';
@@ -8,7 +9,6 @@ import type { Run } from './scenario';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const uncachedCity = () => `Benchcold ${Array.from(randomBytes(10), (b) => LETTERS[b % 26]).join('')}`;
-const standInKey = (city: string) => city.trim().replace(/\s+/g, ' ').toLowerCase();
 
 async function standInCalls(standInUrl: string | undefined): Promise<Record<string, number> | undefined> {
   if (!standInUrl) return undefined;
@@ -26,7 +26,7 @@ async function burst(api: string, token: string, cities: string[], standInUrl: s
   const ms = Math.round(performance.now() - started);
   for (const status of answers) statuses[status] = (statuses[status] ?? 0) + 1;
   const after = await standInCalls(standInUrl);
-  const keys = new Set(cities.map(standInKey));
+  const keys = new Set(cities.map(cityKey));
   const upstreamCalls = before && after ? [...keys].reduce((sum, key) => sum + (after[key] ?? 0) - (before[key] ?? 0), 0) : undefined;
   return { requests: cities.length, cities: keys.size, ms, statuses, upstreamCalls };
 }

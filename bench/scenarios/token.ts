@@ -6,9 +6,15 @@ import type { BcryptCeiling } from '../bcrypt-ceiling';
 import { BCRYPT_COST, ROOT } from '../context';
 import type { LoadScenario } from './scenario';
 
+/**
+ * /token in flight at once (at most): each backend instance runs BCRYPT_CONCURRENCY (3) compares and queues the rest
+ * for at most BCRYPT_QUEUE_TIMEOUT_MS (2 s), then answers 503; 16 keeps the wait under that at ~10 compares/s.
+ */
+export const TOKEN_CONNECTIONS = 16;
+
 export const token: LoadScenario = {
   id: 'token',
-  title: `POST /token (form, bcrypt cost ${BCRYPT_COST})`,
+  title: `POST /token (form, bcrypt cost ${BCRYPT_COST}, ≤ ${TOKEN_CONNECTIONS} connections)`,
   spec: (base, user) => ({
     url: `${base}/token`,
     method: 'POST',

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { parseStatsCsv, serversOf } from '../../bench/haproxy-stats';
 import { parseOptions, SCENARIO_IDS } from '../../bench/options';
 import { reportMarkdown, type BenchReport } from '../../bench/report';
 import { runLoad } from '../../bench/requests';
 import { targets } from '../../bench/targets';
+import { parseStatsCsv, serverRows } from '../../local/haproxy-stats';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
@@ -38,7 +38,7 @@ describe('bench options', () => {
 describe('HAProxy stats parser', () => {
   it('keys each row by column and picks a backend\'s servers', () => {
     const csv = '# pxname,svname,status,connect,reuse\napi,FRONTEND,OPEN,,\napp_backend,app-backend-1,UP,5,90\napp_backend,app-backend-2,DOWN,3,10\napp_backend,BACKEND,UP,8,100\n';
-    const servers = serversOf(parseStatsCsv(csv), 'app_backend');
+    const servers = serverRows(parseStatsCsv(csv), 'app_backend');
     expect(servers.map((s) => [s.svname, s.status, s.connect])).toEqual([['app-backend-1', 'UP', '5'], ['app-backend-2', 'DOWN', '3']]);
   });
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../../layers/config';
+import type { EmbeddedPostgresState } from '../../layers/config/local-state';
 import { childrenOf, isAlive } from '../../local/processes';
 import { LEAK } from '../support/hostile';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -54,7 +54,7 @@ function postgresProcesses(): number[] {
 
 const signalAll = (pids: number[], signal: NodeJS.Signals) => pids.forEach((pid) => process.kill(pid, signal));
 
-const functionPids = () => (['app-backend-1', 'app-backend-2', 'weather-service'] as const).map((name) => [name, stack.pids[name]] as const);
+const functionPids = () => Object.entries(stack.pids).filter(([name]) => name.startsWith('app-backend-') || name.startsWith('weather-service-'));
 
 async function until(what: string, probe: () => Promise<boolean>, limitMs = 60_000): Promise<number> {
   const started = performance.now();
