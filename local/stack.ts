@@ -356,7 +356,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       launch(
         `app-backend-${i + 1}` as ServiceName,
         node,
-        [sls, 'offline', 'start', '--httpPort', String(port), '--lambdaPort', String(lambdaPorts[i])],
+        [sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(port), '--lambdaPort', String(lambdaPorts[i])],
         'json',
         { ...serviceEnv, OFFLINE_PREBUILT_DIR: bundles[0], WEATHER_SERVICE_URL: local(weatherPort) },
       ),
@@ -365,7 +365,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const weather = launch(
       'weather-service',
       node,
-      [sls, 'offline', 'start', '--httpPort', String(weatherPort), '--lambdaPort', String(lambdaPorts[2])],
+      [sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(weatherPort), '--lambdaPort', String(lambdaPorts[2])],
       'json',
       {
         ...serviceEnv,
