@@ -3,6 +3,7 @@
 // API Gateway v2 events), against the run's real Postgres and the OpenWeatherMap stand-in.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { readEmbeddedState } from '../../layers/config';
 import { startStandIn, type StandIn } from '../../local/owm-standin';
@@ -222,6 +223,21 @@ describe('the backend, every row of the HTTP API', () => {
   test('an unknown route is a 404 problem, a wrong method 405', async () => {
     expectProblem(await api('GET', '/no-such-route'), 404);
     expectProblem(await api('PUT', '/users'), 405);
+  });
+
+  test('two Authorization headers (joined with a comma by the gateway) are refused; a body over 64 KiB is 413', async () => {
+    const duplicated = await new Promise<Reply>((resolve, reject) => {
+      const headers = ['authorization', `Bearer ${token}`, 'authorization', `Bearer ${token}`];
+      request(`${stack.backend.url}/users`, { headers }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>), text, json: JSON.parse(text) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expectProblem(duplicated, 401);
+    expectProblem(await api('POST', '/register', json({ username: uniqueName('big'), password: 'x'.repeat(70 * 1024) })), 413);
   });
 
   test('DELETE /user/{id} removes the account; its token is refused afterwards', async () => {
