@@ -1,5 +1,6 @@
 // A minimal Lambda runtime interface client, run by Node 22 in the function's own process, as AWS runs
 // /var/runtime's: load _HANDLER from LAMBDA_TASK_ROOT, then loop on the Runtime API (next → handler → response).
+/* global fetch */
 'use strict';
 const { join } = require('node:path');
 
