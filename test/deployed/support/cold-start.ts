@@ -54,7 +54,7 @@ export async function measureColdStarts(functions: DeployedFunction[], routes: D
       const first: number[] = [];
       for (let run = 0; run < runs; run++) {
         const container = new FunctionContainer(fn, join(base, `${fn.alias}-${run}`), nodeBinary);
-        container.deploy();
+        await container.deploy();
         await container.invoke(firstRouteEvent(routes, fn));
         await container.stop();
         if (container.coldStart) {

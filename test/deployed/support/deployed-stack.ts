@@ -70,7 +70,7 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
     ]);
     for (const [gateway, pkg, name] of [[backend, backendPackage, 'backend'], [weather, weatherPackage, 'weather']] as const) {
       const own = pkg.functions.map((fn) => new FunctionContainer(fn, join(base, name, fn.alias), nodeBinary, onLog));
-      for (const container of own) container.deploy();
+      await Promise.all(own.map((container) => container.deploy()));
       containers.push(...own);
       gateway.attach(pkg.routes, own);
     }

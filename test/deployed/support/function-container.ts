@@ -9,8 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { execFileSync } from 'node:child_process';
 import type { DeployedFunction } from './package-services';
+import { unpackZip } from './zip-files';
 
 /** uid/gid of `nobody`: the function cannot write its own code (we run as root here). */
 const NOBODY = 65534;
@@ -36,13 +36,6 @@ interface Pending {
 }
 
 export type InvocationResult = { ok: true; payload: unknown } | { ok: false; error: { errorType: string; errorMessage: string } };
-
-/** Unpacks a zip into dir (owned by root, readable by everyone, writable by no one else). */
-export function unpack(zip: string, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('unzip', ['-q', '-o', zip, '-d', dir]);
-  execFileSync('chmod', ['-R', 'u=rwX,go=rX', dir]);
-}
 
 /** The variables the Lambda runtime itself sets (documented in docs/deploying.md); they win over the template's. */
 export function runtimeEnvironment(fn: DeployedFunction, taskRoot: string, runtimeDir: string, runtimeApi: string, nodeBinary: string): Record<string, string> {
@@ -101,8 +94,8 @@ export class FunctionContainer {
   }
 
   /** Unpacks the zip and the runtime client (the deployment), before any cold start is timed. */
-  deploy(): void {
-    unpack(this.fn.zip, this.taskRoot);
+  async deploy(): Promise<void> {
+    await unpackZip(this.fn.zip, this.taskRoot);
     const runtimeDir = join(this.dir, 'runtime');
     mkdirSync(runtimeDir, { recursive: true });
     copyFileSync(join(__dirname, 'bootstrap.js'), join(runtimeDir, 'bootstrap.js'));
