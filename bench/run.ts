@@ -14,6 +14,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { cityKey } from '../layers/city-names';
 import { freePort } from '../local/ports';
 import { groupMembers, ManagedProcess } from '../local/processes';
 import { startStack, type ServiceName, type Stack } from '../local/stack';
@@ -274,7 +275,7 @@ async function standInCalls(standInUrl: string | undefined): Promise<Record<stri
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const uncachedCity = () => `Benchcold ${Array.from(randomBytes(10), (b) => LETTERS[b % 26]).join('')}`;
-const standInKey = (city: string) => city.trim().replace(/\s+/g, ' ').toLowerCase();
+const standInKey = cityKey;
 
 /** One GET on a connection of its own; resolves with the status, or "error". */
 function getOnce(url: string, token: string): Promise<string> {

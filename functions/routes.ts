@@ -1,5 +1,5 @@
 // Every route the app backend serves: the source of /openapi.json and of the 404/405 fallback.
-import type { RouteSpec } from '../layers/http/route';
+import type { AnyRoute } from '../layers/http/route';
 import { register } from './auth/register';
 import { token } from './auth/token';
 import { healthCheck } from './health/check';
@@ -8,4 +8,4 @@ import { getUser } from './users/get';
 import { listUsers } from './users/list';
 import { weatherProxy } from './weather-proxy/get';
 
-export const backendRoutes = [register, token, healthCheck, listUsers, getUser, deleteUser, weatherProxy] as unknown as RouteSpec[];
+export const backendRoutes = [register, token, healthCheck, listUsers, getUser, deleteUser, weatherProxy] as readonly AnyRoute[];

@@ -10,11 +10,8 @@ export const EVENTS = {
 } as const;
 
 export type EventKey = keyof typeof EVENTS;
-export type EventName = (typeof EVENTS)[EventKey]['name'];
 export type EventFields<K extends EventKey> = Record<(typeof EVENTS)[K]['fields'][number], string | number>;
 
-/** Every JSON log line carries these keys. */
-export const LOG_LINE_KEYS = ['level', 'message', 'timestamp', 'service', 'request_id'] as const;
 /** The only keys promoted to Loki labels (low cardinality). */
 export const LOG_LABELS = ['service', 'level', 'event'] as const;
 

@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import { cityKey } from '../layers/city-names';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
 export const DEFAULT_STANDIN_KEY = 'local-standin-key';
@@ -51,7 +53,8 @@ export interface StandInOptions {
   apiKey?: string;
 }
 
-const normalise = (q: string) => q.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/g, ',').toLowerCase();
+// The provider's own matching of names is emulated with the weather service's normaliser (one copy of the rule).
+const normalise = cityKey;
 
 const KNOWN_COUNTRIES: Record<string, string> = {
   london: 'GB', paris: 'FR', berlin: 'DE', 'москва': 'RU', moscow: 'RU', 'são paulo': 'BR', 'zürich': 'CH',
@@ -249,14 +252,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
 }
 
 async function main() {
-  const args = process.argv.slice(2);
-  const option = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const port = Number(option('--port') ?? 0);
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'api-key': { type: 'string' } } });
+  const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be a port number');
-  const standIn = await startStandIn({ port, apiKey: option('--api-key') || process.env.OPENWEATHER_API_KEY });
+  const standIn = await startStandIn({ port, apiKey: values['api-key'] || process.env.OPENWEATHER_API_KEY });
   process.stdout.write(`${JSON.stringify({ ready: true, url: standIn.url })}\n`);
   const stop = () => standIn.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);

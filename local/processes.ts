@@ -1,15 +1,16 @@
 // Child processes of the local runner: each one in its own process group (so it and everything it spawns
 // can be stopped together, by pid), its output routed to local/logs, and /proc to see what is left.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, openSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { RotatingLogFile } from './log-rotation';
 
 /**
  * How a process's output reaches local/logs:
  * - `json`: JSON lines go to <name>.log (from stdout, and from stderr, where Powertools writes WARN and ERROR),
  *   anything else (serverless-offline's banners and notices) to <name>.stderr.log;
- * - `files`: stdout straight into <name>.log, stderr into <name>.stderr.log (no copy through this process);
+ * - `files`: stdout into <name>.log, stderr into <name>.stderr.log, copied as they come (not split into lines);
  * - `plain`: stdout and stderr both into <name>.log.
  */
 export type LogRouting = 'json' | 'files' | 'plain';
@@ -48,15 +49,13 @@ export class ManagedProcess {
   ) {
     this.logFile = join(options.logDir, `${name}.log`);
     if (options.logs !== 'plain') this.errorLogFile = join(options.logDir, `${name}.stderr.log`);
-    const direct = options.logs === 'files';
-    const fds = direct ? [openSync(this.logFile, 'a'), openSync(this.errorLogFile!, 'a')] : [];
     this.child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true, // its own process group: Ctrl-C reaches only the runner, which stops the rest in order
-      stdio: [options.stdin ? 'pipe' : 'ignore', direct ? fds[0] : 'pipe', direct ? fds[1] : 'pipe'],
+      // Output always passes through this process, whose writer rotates the files by size (local/log-rotation.ts).
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
-    for (const fd of fds) closeSync(fd);
     if (this.child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
     this.pid = this.child.pid;
     this.exited = new Promise((resolveExit) => {
@@ -70,17 +69,22 @@ export class ManagedProcess {
         resolveExit(this.exit);
       });
     });
-    if (!direct) this.route(options.logs);
+    this.route(options.logs);
   }
 
   private route(mode: LogRouting) {
-    const out = createWriteStream(this.logFile, { flags: 'a' });
-    const err = mode === 'json' ? createWriteStream(this.errorLogFile!, { flags: 'a' }) : out;
-    const streams: WriteStream[] = mode === 'json' ? [out, err] : [out];
+    const out = new RotatingLogFile(this.logFile);
+    const err = mode === 'plain' ? out : new RotatingLogFile(this.errorLogFile!);
+    const files = mode === 'plain' ? [out] : [out, err];
     let open = 2;
     const closeWhenDone = () => {
-      if (--open === 0) for (const stream of streams) stream.end();
+      if (--open === 0) for (const file of files) file.end();
     };
+    if (mode === 'files') {
+      this.child.stdout!.on('data', (chunk: Buffer) => out.write(chunk)).on('close', closeWhenDone);
+      this.child.stderr!.on('data', (chunk: Buffer) => err.write(chunk)).on('close', closeWhenDone);
+      return;
+    }
     createInterface({ input: this.child.stdout! })
       .on('line', (line) => {
         (mode === 'json' && !line.startsWith('{') ? err : out).write(`${line}\n`);

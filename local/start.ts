@@ -1,9 +1,11 @@
 // npm start: runs the whole stack in the foreground until Ctrl-C or SIGTERM, then stops everything it started.
 // The environment is read here (process wiring) and handed to local/stack.ts as options.
 import { relative } from 'node:path';
+import { loadDotenv } from './dotenv';
 import { residentBytes } from './processes';
 import { ROOT, StackAlreadyRunning, startStack, type Stack } from './stack';
 
+loadDotenv();
 const env = process.env;
 
 function port(name: string, fallback: number): number {

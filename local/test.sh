@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# npm test: installs what is missing, type-checks, then runs the whole jest suite.
+# npm test: installs what is missing, type-checks, lints (imports one-way, short functions), then runs the whole jest suite.
 # Jest's machine-readable result goes to test-results/jest.json (read by .ci/run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash local/ensure-deps.sh
 npx tsc --noEmit -p .
+npx eslint .
 mkdir -p test-results
 exec npx jest --json --outputFile=test-results/jest.json "$@"

@@ -1,9 +1,7 @@
 // POST /register: create an account.
 import { Type } from '@sinclair/typebox';
-import { hashPassword } from '../../layers/auth/passwords';
-import { users } from '../../layers/db/users';
-import { lambda, route } from '../../layers/http/route';
 import { Password, PublicUser, Username } from '../../layers/http/schemas';
+import { lambda, passwords, route, users } from '../deps';
 
 export const register = route({
   method: 'POST',
@@ -18,7 +16,7 @@ export const register = route({
     response: { 201: PublicUser },
   },
   async handle({ body, log }) {
-    const user = await users.create(body.username, await hashPassword(body.password));
+    const user = await users.create(body.username, await passwords.hash(body.password));
     log.event('userRegistered', { user_id: user.id });
     return user;
   },

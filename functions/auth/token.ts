@@ -1,11 +1,13 @@
 // POST /token: the OAuth2 password flow (form-urlencoded, JSON also accepted).
 import { Type } from '@sinclair/typebox';
-import { verifyPassword } from '../../layers/auth/passwords';
-import { issueAccessToken } from '../../layers/auth/tokens';
-import { users } from '../../layers/db/users';
-import { unauthorized } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
+import { isRegistrableUsername } from '../../layers/credentials';
+import type { LambdaHandler } from '../../layers/http/lambda';
 import { TokenResponse } from '../../layers/http/schemas';
+import { HttpProblem, unauthorized } from '../../layers/problems';
+import { lambda, loginThrottle, passwords, route, tokens, users } from '../deps';
+
+// A password typed into the username field, or control characters, must not reach the logs.
+const loggable = (username: string) => (isRegistrableUsername(username) ? username : 'invalid');
 
 // What standard OAuth2 clients send besides the credentials; the product has no confidential
 // clients, so client credentials and scope are accepted and ignored.
@@ -29,15 +31,29 @@ export const token = route({
   errors: [401, 429],
   schema: { body: TokenRequest, response: { 200: TokenResponse } },
   async handle({ body, log }) {
+    // Before any lookup or bcrypt work, and alike for known and unknown names.
+    const wait = await loginThrottle.admit(body.username);
+    if (wait !== undefined) {
+      log.event('loginFailed', { username: loggable(body.username), reason: 'throttled' });
+      throw new HttpProblem(429, `too many failed logins for this username, try again in ${wait} s`, { 'retry-after': String(wait) });
+    }
     const user = await users.findByName(body.username);
-    const valid = await verifyPassword(body.password, user?.password_hash);
+    const valid = await passwords.verify(body.password, user?.password_hash);
     if (!user || !valid) {
-      log.event('loginFailed', { username: body.username, reason: user ? 'wrong_password' : 'unknown_user' });
+      await loginThrottle.recordFailure(body.username);
+      log.event('loginFailed', { username: loggable(body.username), reason: user ? 'wrong_password' : 'unknown_user' });
       throw unauthorized('incorrect username or password');
     }
+    await loginThrottle.reset(user.username);
     log.event('loginSucceeded', { username: user.username });
-    return issueAccessToken(user.id);
+    return tokens.issue(user.id);
   },
 });
 
-export const handler = lambda(token);
+const answer = lambda(token);
+
+/** Every /token answer, errors included, is kept out of caches (RFC 6749 §5.1). */
+export const handler: LambdaHandler = async (event, context) => {
+  const result = await answer(event, context);
+  return typeof result === 'object' ? { ...result, headers: { ...result.headers, 'cache-control': 'no-store', pragma: 'no-cache' } } : result;
+};

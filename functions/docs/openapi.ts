@@ -2,10 +2,11 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, lambda } from '../../layers/http/route';
+import { buildApp } from '../../layers/http/app';
+import { backendAppOptions, lambda, settings } from '../deps';
 import { backendRoutes } from '../routes';
 
-async function documentation(app: FastifyInstance) {
+async function documentation(app: FastifyInstance, publicUrl: () => string) {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -16,7 +17,7 @@ async function documentation(app: FastifyInstance) {
           'Register, log in with the OAuth2 password flow, manage users and read the weather. ' +
           'Errors are application/problem+json (RFC 9457).',
       },
-      servers: [{ url: process.env.PUBLIC_URL || '/', description: 'This deployment' }],
+      servers: [{ url: publicUrl(), description: 'This deployment' }],
       components: {
         securitySchemes: {
           OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: {} } } },
@@ -32,7 +33,8 @@ async function documentation(app: FastifyInstance) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
 
-/** The documented app: every backend route plus the documentation routes. */
-export const buildDocumentedApp = () => buildApp(backendRoutes, { setup: documentation });
+/** The documented app: every backend route plus the documentation routes (the base of `npm run openapi`). */
+export const buildDocumentedApp = (publicUrl = () => settings().publicUrl) =>
+  buildApp(backendRoutes, { ...backendAppOptions, setup: (app) => documentation(app, publicUrl) });
 
-export const handler = lambda(backendRoutes, { setup: documentation });
+export const handler = lambda(backendRoutes, { setup: (app) => documentation(app, () => settings().publicUrl) });

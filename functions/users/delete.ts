@@ -1,9 +1,8 @@
 // DELETE /user/{user_id}: delete your own account; its tokens stop working at once.
 import { Type } from '@sinclair/typebox';
-import { users } from '../../layers/db/users';
-import { forbidden, notFound } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { UserIdParams } from '../../layers/http/schemas';
+import { forbidden, notFound } from '../../layers/problems';
+import { lambda, route, users } from '../deps';
 
 export const deleteUser = route({
   method: 'DELETE',
@@ -15,11 +14,13 @@ export const deleteUser = route({
   errors: [403, 404],
   schema: { params: UserIdParams, response: { 204: Type.Null({ description: 'Deleted' }) } },
   async handle({ params, user, log }) {
-    if (params.user_id !== user.id) {
-      if (!(await users.findById(params.user_id))) throw notFound(`user ${params.user_id} does not exist`);
+    // Ids are stored in lower case; the same id in upper case is still the caller's own.
+    const id = params.user_id.toLowerCase();
+    if (id !== user.id) {
+      if (!(await users.findById(id))) throw notFound(`user ${id} does not exist`);
       throw forbidden('you can only delete your own account');
     }
-    if (!(await users.remove(user.id))) throw notFound(`user ${params.user_id} does not exist`);
+    if (!(await users.remove(user.id))) throw notFound(`user ${id} does not exist`);
     log.event('userDeleted', { user_id: user.id });
     return undefined;
   },

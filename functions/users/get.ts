@@ -1,8 +1,7 @@
 // GET /user/{user_id}: one user.
-import { users } from '../../layers/db/users';
-import { notFound } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { PublicUser, UserIdParams } from '../../layers/http/schemas';
+import { notFound } from '../../layers/problems';
+import { lambda, route, users } from '../deps';
 
 export const getUser = route({
   method: 'GET',
@@ -13,9 +12,10 @@ export const getUser = route({
   errors: [404],
   schema: { params: UserIdParams, response: { 200: PublicUser } },
   async handle({ params, user }) {
-    // The caller's own record was just read to authenticate; no second query for it.
-    const found = params.user_id === user.id ? user : await users.findById(params.user_id);
-    if (!found) throw notFound(`user ${params.user_id} does not exist`);
+    // Ids are stored in lower case. The caller's own record was just read to authenticate; no second query for it.
+    const id = params.user_id.toLowerCase();
+    const found = id === user.id ? user : await users.findById(id);
+    if (!found) throw notFound(`user ${id} does not exist`);
     return found;
   },
 });

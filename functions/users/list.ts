@@ -1,8 +1,7 @@
 // GET /users: page through users, oldest first.
 import { Type } from '@sinclair/typebox';
-import { users } from '../../layers/db/users';
-import { lambda, route } from '../../layers/http/route';
 import { PublicUser } from '../../layers/http/schemas';
+import { lambda, route, users } from '../deps';
 
 export const listUsers = route({
   method: 'GET',

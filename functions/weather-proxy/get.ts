@@ -1,16 +1,18 @@
 // GET /weather/{city} on the app backend: a thin HTTP client of the weather service (never its code).
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { config } from '../../layers/config';
 import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/client';
-import { HttpProblem } from '../../layers/http/errors';
-import { lambda, route } from '../../layers/http/route';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
+import { HttpProblem } from '../../layers/problems';
+import { lambda, route, serviceToken, settings } from '../deps';
 
 // A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
 const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
 
-// The weather service's answers we pass on as they are; anything else means it is not working.
+// The weather service's own check of this credential: functions/weather/service-credential.ts (docs/weather-service.md).
+const SERVICE_TOKEN_HEADER = 'x-service-token';
+
+// The weather service's answers we pass on as they are; anything else (its 401 too) means it is not working.
 const PASSED_ON = new Set([400, 404, 503, 504]);
 
 function parseJson(text: string): unknown {
@@ -37,12 +39,13 @@ export const weatherProxy = route({
   errors: [404, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
   async handle({ params, log }) {
-    const { weatherServiceUrl, weatherServiceTimeoutMs } = config();
+    const { weatherServiceUrl, weatherServiceTimeoutMs } = settings();
+    const weatherServiceToken = serviceToken();
     let answer: OutboundAnswer;
     try {
       answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {
         timeoutMs: weatherServiceTimeoutMs,
-        headers: { accept: 'application/json', 'x-request-id': log.requestId },
+        headers: { accept: 'application/json', 'x-request-id': log.requestId, [SERVICE_TOKEN_HEADER]: weatherServiceToken },
       });
     } catch (err) {
       if (err instanceof OutboundError && err.kind === 'timeout') {
@@ -58,9 +61,12 @@ export const weatherProxy = route({
       throw new HttpProblem(503, 'the weather service sent an unreadable answer');
     }
     if (PASSED_ON.has(answer.status)) {
-      throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`);
+      // A budget or overload 503 says when to come back; only a plain number of seconds is passed on.
+      const retryAfter = /^\d{1,5}$/.test(answer.retryAfter ?? '') ? { 'retry-after': answer.retryAfter! } : undefined;
+      throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`, retryAfter);
     }
-    log.error('weather service failed', { status: answer.status });
+    if (answer.status === 401) log.error('the weather service refused our credential: WEATHER_SERVICE_TOKEN differs between the services', { status: 401 });
+    else log.error('weather service failed', { status: answer.status });
     throw new HttpProblem(503, `the weather service failed (HTTP ${answer.status})`);
   },
 });

@@ -1,7 +1,7 @@
-// The weather cache in weather_db: all SQL of the weather service lives here, always with parameters.
+// The weather cache in weather_db: all SQL of the weather service's cache and refresh leases, always with parameters.
+import { randomUUID } from 'node:crypto';
 import type { IBaseProtocol } from 'pg-promise';
-import { config } from '../../layers/config';
-import { weatherDatabase } from '../../layers/db/pool';
+import { settings, weatherDatabase } from './deps';
 import type { Observation } from './openweather';
 
 export interface CacheEntry {
@@ -12,11 +12,9 @@ export interface CacheEntry {
   fresh: boolean;
 }
 
-/** Reads and writes of one city's row, made while holding that city's lock. */
-export interface LockedCache {
-  read(): Promise<CacheEntry | null>;
-  /** Stores what the provider said (null: unknown city) and returns the time it was stored. */
-  write(report: Observation | null): Promise<Date>;
+/** A claimed right to refresh one city, across every instance, until released or expired. */
+export interface RefreshLease {
+  release(): Promise<void>;
 }
 
 // Freshness is judged by the database clock, so every instance agrees on it.
@@ -31,46 +29,69 @@ const WRITE = `
   ON CONFLICT (city_key) DO UPDATE SET report = EXCLUDED.report, fetched_at = EXCLUDED.fetched_at
   RETURNING fetched_at`;
 
+// A bounded batch per call, so a flood of made-up names cannot grow the table: each write removes more than it adds.
+const EXPIRE = `
+  WITH unknown AS (
+    DELETE FROM weather_cache WHERE city_key IN (
+      SELECT city_key FROM weather_cache
+       WHERE report IS NULL AND fetched_at < clock_timestamp() - make_interval(secs => $1::int)
+       ORDER BY fetched_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+  ), old AS (
+    DELETE FROM weather_cache WHERE city_key IN (
+      SELECT city_key FROM weather_cache
+       WHERE report IS NOT NULL AND fetched_at < clock_timestamp() - make_interval(secs => $2::int)
+       ORDER BY fetched_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+  ), leases AS (
+    DELETE FROM weather_refresh_leases WHERE expires_at < clock_timestamp() - interval '1 minute'
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM unknown)::int + (SELECT count(*) FROM old)::int AS deleted`;
+
+// Claimed when absent or expired: one short statement, so no connection is held while the provider is asked.
+const CLAIM_LEASE = `
+  INSERT INTO weather_refresh_leases (city_key, holder, expires_at)
+  VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3::float8 / 1000))
+  ON CONFLICT (city_key) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+   WHERE weather_refresh_leases.expires_at < clock_timestamp()
+  RETURNING holder`;
+
+const RELEASE_LEASE = `DELETE FROM weather_refresh_leases WHERE city_key = $1 AND holder = $2`;
+
+/** Rows deleted per write at most (each write adds one). */
+const EXPIRE_BATCH = 100;
+
 function read(db: IBaseProtocol<unknown>, key: string): Promise<CacheEntry | null> {
-  const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = config();
+  const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = settings();
   // Named (prepared): the cache hit path runs it on every request, so it is parsed and planned once per connection.
   return db.oneOrNone<CacheEntry>({ name: 'weather-cache.read', text: READ, values: [key, unknownCityTtlSeconds, weatherCacheTtlSeconds] });
-}
-
-/** Normalises a city name into its cache key: trimmed, case-folded, inner spaces collapsed, ",cc" kept. */
-export function cityKey(city: string): string {
-  return city.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/, ',').toLowerCase();
 }
 
 export const weatherCache = {
   read: (key: string) => read(weatherDatabase(), key),
 
-  /**
-   * Runs `work` inside a transaction holding the city's advisory lock, so across every instance only one
-   * caller at a time refreshes a city; the others wait, then find the fresh row.
-   */
-  async underCityLock<T>(key: string, work: (cache: LockedCache) => Promise<T>): Promise<T> {
-    const { dbQueryTimeoutMs, upstreamTimeoutMs } = config();
-    // A waiter may wait for the holder's whole upstream call, longer than the usual query deadline.
-    const lockWaitMs = upstreamTimeoutMs + dbQueryTimeoutMs;
-    const connection = await weatherDatabase().connect();
-    try {
-      return await connection.tx(async (tx) => {
-        await tx.one(`SELECT set_config('statement_timeout', $1, true)`, [String(lockWaitMs)]);
-        // Through the driver directly: it is the one query whose client-side deadline must be longer.
-        await connection.client.query({
-          text: 'SELECT pg_advisory_xact_lock(hashtext($1))',
-          values: [key],
-          query_timeout: lockWaitMs + 1000,
-        });
-        await tx.one(`SELECT set_config('statement_timeout', $1, true)`, [String(dbQueryTimeoutMs)]);
-        return work({
-          read: () => read(tx, key),
-          write: async (report) => (await tx.one<{ fetched_at: Date }>(WRITE, [key, report])).fetched_at,
-        });
-      });
-    } finally {
-      connection.done();
-    }
+  /** Stores what the provider said (null: unknown city) and returns the time it was stored. */
+  async write(key: string, report: Observation | null): Promise<Date> {
+    return (await weatherDatabase().one<{ fetched_at: Date }>(WRITE, [key, report])).fetched_at;
+  },
+
+  /** Deletes expired unknown cities, reports past the retention period and abandoned leases; returns the rows removed. */
+  async expire(): Promise<number> {
+    const { unknownCityTtlSeconds, weatherCacheRetentionSeconds } = settings();
+    const row = await weatherDatabase().one<{ deleted: number }>(EXPIRE, [unknownCityTtlSeconds, weatherCacheRetentionSeconds, EXPIRE_BATCH]);
+    return row.deleted;
+  },
+
+  /** The city's refresh lease for `ttlMs`, or undefined while another caller (any instance) holds it. */
+  async claimLease(key: string, ttlMs: number): Promise<RefreshLease | undefined> {
+    const holder = randomUUID();
+    const claimed = await weatherDatabase().oneOrNone(CLAIM_LEASE, [key, holder, ttlMs]);
+    if (!claimed) return undefined;
+    return {
+      async release() {
+        await weatherDatabase().none(RELEASE_LEASE, [key, holder]);
+      },
+    };
   },
 };

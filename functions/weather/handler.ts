@@ -1,18 +1,24 @@
 // GET /weather/{city}: the current weather in a city, from the cache while it is fresh.
-import { lambda, route } from '../../layers/http/route';
+import { route } from '../../layers/http/route';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
 import { currentWeather } from './current-weather';
+import { lambda } from './deps';
+import { requireServiceCredential } from './service-credential';
 
 export const getWeather = route({
   method: 'GET',
   url: '/weather/:city',
   summary: 'Current weather in a city (cached)',
-  description: 'Fresh cache entries are answered without calling the provider; when the provider fails, a stale entry is served with `stale: true`.',
+  description:
+    'Fresh cache entries are answered without calling the provider; when the provider fails or its budget is used up, a stale entry is served with `stale: true`. Only the app backend may call it (X-Service-Token).',
   tags: ['weather'],
   auth: 'none',
-  errors: [404, 504],
+  errors: [401, 404, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
-  handle: ({ params, log }) => currentWeather(params.city, log),
+  handle({ params, headers, log }) {
+    requireServiceCredential(headers);
+    return currentWeather(params.city, log);
+  },
 });
 
 export const handler = lambda(getWeather);

@@ -1,8 +1,8 @@
 // The OpenWeatherMap client: current weather by city name, every failure mapped to a clear answer.
-import { config } from '../../layers/config';
 import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/client';
-import { HttpProblem } from '../../layers/http/errors';
 import type { RequestLogger } from '../../layers/http/logger';
+import { HttpProblem } from '../../layers/problems';
+import { settings } from './deps';
 
 /** The WeatherReport fields that come from the provider (the cache adds fetched_at, cached and stale). */
 export interface Observation {
@@ -71,7 +71,7 @@ export function toObservation(body: unknown, requested: string): Observation | u
  * Logs one weather.external_request event per call; never logs the URL (it carries the API key).
  */
 export async function fetchCurrentWeather(city: string, log: RequestLogger): Promise<Observation | null> {
-  const { openWeatherApiKey, openWeatherBaseUrl, upstreamTimeoutMs } = config();
+  const { openWeatherApiKey, openWeatherBaseUrl, upstreamTimeoutMs } = settings();
   if (!openWeatherApiKey) {
     log.error('no weather provider API key is configured (OPENWEATHER_API_KEY)');
     throw new UpstreamFailure(503, 'the weather provider is not configured');

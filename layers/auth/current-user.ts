@@ -1,9 +1,5 @@
 // "The current user": the one place a Bearer token becomes a user.
-import { users, type PublicUser } from '../db/users';
-import { unauthorized } from '../http/errors';
-import { verifyAccessToken } from './tokens';
-
-export type CurrentUser = PublicUser;
+import { unauthorized } from '../problems';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -17,11 +13,20 @@ export function bearerToken(header: string | string[] | undefined): string {
   return match[1];
 }
 
+export interface AuthenticationParts<U> {
+  /** The user id of a valid token, else undefined. */
+  verifyToken(token: string): string | undefined;
+  /** The user of an id, or null when it no longer exists. */
+  findUser(id: string): Promise<U | null>;
+}
+
 /** Verifies the token and checks that its user still exists (a deleted user's tokens stop working). */
-export async function authenticate(header: string | string[] | undefined): Promise<CurrentUser> {
-  const userId = verifyAccessToken(bearerToken(header));
-  if (!userId || !UUID.test(userId)) throw unauthorized('invalid or expired token');
-  const user = await users.findById(userId);
-  if (!user) throw unauthorized('invalid or expired token');
-  return user;
+export function authenticator<U>(parts: AuthenticationParts<U>): (header: string | string[] | undefined) => Promise<U> {
+  return async (header) => {
+    const userId = parts.verifyToken(bearerToken(header));
+    if (!userId || !UUID.test(userId)) throw unauthorized('invalid or expired token');
+    const user = await parts.findUser(userId);
+    if (!user) throw unauthorized('invalid or expired token');
+    return user;
+  };
 }

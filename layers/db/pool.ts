@@ -1,8 +1,23 @@
 // One pg-promise connection pool per database per process, reused across invocations.
 import pgPromise, { type IDatabase, type IMain } from 'pg-promise';
-import { config } from '../config';
+import { integer, type Env } from '../config/env';
 
 export type Database = IDatabase<unknown>;
+
+export interface PoolSettings {
+  /** Connections per process: a Lambda container serves one request at a time, so 1–2 there. */
+  dbPoolMax: number;
+  /** Deadline of pool acquisition and of every query. */
+  dbQueryTimeoutMs: number;
+}
+
+/** DB_POOL_MAX and DB_QUERY_TIMEOUT_MS; the pool's default size depends on the stage. */
+export function readPoolSettings(env: Env, local: boolean): PoolSettings {
+  return {
+    dbPoolMax: integer(env, 'DB_POOL_MAX', local ? 10 : 2, 1, 100),
+    dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
+  };
+}
 
 // Lives on globalThis because serverless-offline loads each function's bundle separately into one process:
 // every bundle then shares the same pools instead of opening its own.
@@ -19,35 +34,28 @@ function registry(): Registry {
   return g[KEY];
 }
 
-/** The pool for a connection string, created on first use. */
-export function database(connectionString: string): Database {
+/** The pool for a connection string, created on first use. TLS comes from the URL (`?sslmode=require`), which pg honours. */
+export function database(connectionString: string, settings: PoolSettings, applicationName: string): Database {
   const { pgp, pools } = registry();
   let db = pools.get(connectionString);
   if (!db) {
-    const { dbPoolMax, dbQueryTimeoutMs } = config();
     db = pgp({
       connectionString,
-      max: dbPoolMax,
+      max: settings.dbPoolMax,
       // Deadlines: pool acquisition and every query fail fast instead of hanging on a frozen server.
-      connectionTimeoutMillis: dbQueryTimeoutMs,
-      query_timeout: dbQueryTimeoutMs,
-      statement_timeout: dbQueryTimeoutMs,
+      connectionTimeoutMillis: settings.dbQueryTimeoutMs,
+      query_timeout: settings.dbQueryTimeoutMs,
+      statement_timeout: settings.dbQueryTimeoutMs,
       idleTimeoutMillis: 30_000,
       // Idle connections do not keep a finished process alive (`sls invoke local` would wait 30 s to exit).
       allowExitOnIdle: true,
       keepAlive: true,
-      application_name: process.env.POWERTOOLS_SERVICE_NAME || 'app-backend',
+      application_name: applicationName,
     });
     pools.set(connectionString, db);
   }
   return db;
 }
-
-/** The app backend's database (role app_user). */
-export const appDatabase = (): Database => database(config().databaseUrl);
-
-/** The weather service's database (role weather_user). */
-export const weatherDatabase = (): Database => database(config().weatherDatabaseUrl);
 
 /** Closes every pool of this process (tests and graceful shutdown). */
 export async function closeDatabases(): Promise<void> {

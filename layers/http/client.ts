@@ -25,6 +25,8 @@ export interface OutboundAnswer {
   status: number;
   contentType: string;
   text: string;
+  /** The answer's Retry-After header, when it has one (a 503 of the weather service passes it on). */
+  retryAfter?: string;
 }
 
 export interface GetOptions {
@@ -48,7 +50,7 @@ export async function getText(url: string, options: GetOptions): Promise<Outboun
       redirect: 'manual',
     });
     const text = await response.text();
-    return { status: response.status, contentType: response.headers.get('content-type') ?? '', text };
+    return { status: response.status, contentType: response.headers.get('content-type') ?? '', text, retryAfter: response.headers.get('retry-after') ?? undefined };
   } catch (err) {
     if (controller.signal.aborted) throw new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`);
     const e = err as { code?: string; errno?: string; type?: string };

@@ -1,9 +1,9 @@
 // The catch-all answer of a service: 405 (with Allow) when the path exists under another method, else 404.
-import { HttpProblem } from './errors';
-import type { RouteSpec } from './route';
+import { HttpProblem } from '../problems';
+import type { AnyRoute } from './route';
 
 /** The not-found answer for a service serving these routes (HEAD comes with GET). */
-export function unmatchedRoute(routes: RouteSpec[]): (method: string, path: string) => HttpProblem {
+export function unmatchedRoute(routes: readonly AnyRoute[]): (method: string, path: string) => HttpProblem {
   const known = routes.map((r) => ({
     method: r.method as string,
     pattern: new RegExp(`^${r.url.replace(/:[a-z_]+/g, '[^/]+')}/?$`),

@@ -1,11 +1,14 @@
-// The health-check route every service exposes: can this instance reach its database, quickly?
-import { config } from '../config';
-import { withDeadline } from '../db/availability';
-import type { Database } from '../db/pool';
+// The health-check route every service exposes: can this instance reach its dependency, quickly?
 import { route } from './route';
 import { HealthReport } from './schemas';
 
-export function healthCheckRoute(options: { summary: string; database: () => Database }) {
+export interface HealthCheckOptions {
+  summary: string;
+  /** Resolves when the database answered within its deadline, rejects otherwise. */
+  probeDatabase: () => Promise<unknown>;
+}
+
+export function healthCheckRoute(options: HealthCheckOptions) {
   return route({
     method: 'GET',
     url: '/health-check',
@@ -16,7 +19,7 @@ export function healthCheckRoute(options: { summary: string; database: () => Dat
     schema: { response: { 200: HealthReport, 503: HealthReport } },
     async handle({ reply, log }) {
       try {
-        await withDeadline(options.database().one('SELECT 1 AS ok'), config().healthProbeTimeoutMs);
+        await options.probeDatabase();
         return { status: 'ok', checks: { database: 'ok' } };
       } catch (err) {
         log.warn('health check failed', { check: 'database', reason: (err as Error).message });

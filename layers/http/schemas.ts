@@ -1,14 +1,12 @@
 // JSON schemas shared by routes: they validate requests, serialize responses and feed /openapi.json.
 import { Type } from '@sinclair/typebox';
-import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../auth/password-limits';
-
-export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]{3,32}$';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES, USERNAME_DESCRIPTION, USERNAME_PATTERN } from '../credentials';
 
 export const Username = Type.String({
   minLength: 3,
   maxLength: 32,
   pattern: USERNAME_PATTERN,
-  description: '3 to 32 characters of A-Z a-z 0-9 _ . - (unique, case-insensitive)',
+  description: USERNAME_DESCRIPTION,
   example: 'ada_lovelace',
 });
 
@@ -29,8 +27,15 @@ export const PublicUser = Type.Object(
   { description: 'A user, as anyone signed in may see it' },
 );
 
+/** A UUID in its canonical 8-4-4-4-12 hex form, any case (the `uuid` format alone also lets `urn:uuid:…` through). */
+export const USER_ID_PATTERN = '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$';
+
 export const UserIdParams = Type.Object({
-  user_id: Type.String({ format: 'uuid', description: 'The user id (a UUID)' }),
+  user_id: Type.String({
+    format: 'uuid',
+    pattern: USER_ID_PATTERN,
+    description: 'The user id: a UUID in its canonical 8-4-4-4-12 hex form (compared case-insensitively)',
+  }),
 });
 
 export const TokenResponse = Type.Object({
@@ -44,15 +49,19 @@ export const HealthReport = Type.Object({
   checks: Type.Object({ database: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]) }),
 });
 
-/** Any Unicode letters, spaces, - ' . and an optional ",CC" country code. */
-export const CITY_PATTERN = "^(?=.{1,100}$)[\\p{L}\\p{M}][\\p{L}\\p{M} .'\\-]*(,[A-Za-z]{2})?$";
+/**
+ * Any Unicode letters, spaces, - ' . and an optional ",CC" country code; spaces around the name are trimmed by the
+ * weather service, which also judges the length of the normalised name (layers/city-names.ts).
+ */
+export const CITY_PATTERN = "^ *[\\p{L}\\p{M}][\\p{L}\\p{M} .'\\-]*( *,[A-Za-z]{2})? *$";
 
 export const CityParams = Type.Object({
   city: Type.String({
     minLength: 1,
-    maxLength: 100,
+    // Room for spaces around a 100-character name; the stored key's own limit is checked after normalising.
+    maxLength: 200,
     pattern: CITY_PATTERN,
-    description: "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded)",
+    description: "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded); at most 100 characters once trimmed and lower-cased",
     example: 'São Paulo,BR',
   }),
 });

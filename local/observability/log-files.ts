@@ -1,19 +1,29 @@
 // Follows the *.log files of one directory the way a log shipper does: each poll reads only what was
-// appended since the last one (starting over when a file was truncated or replaced), so --watch stays
-// cheap on large logs.
-import { open, readdir, stat } from 'node:fs/promises';
+// appended since the last one, so --watch stays cheap on large logs. Files are followed by inode, across
+// the runner's rotation (<name>.log renamed to <name>.log.1, .2 …, see local/log-rotation.ts): a line is
+// read once whether it was read before or after its file was renamed.
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { observe, type Observation } from './aggregate';
 
 const CHUNK = 4 * 1024 * 1024;
 const NEWLINE = 0x0a;
+/** <name>.log and its rotated files <name>.log.1, <name>.log.2 … */
+const LOG_FILE = /^(.+\.log)(?:\.(\d+))?$/;
+/** A file not seen for this many polls is forgotten (its observations are kept). */
+const FORGET_AFTER_POLLS = 3;
 
 interface FileState {
   ino: number;
+  birth: number;
+  /** <name>.log of the file, and how many times it has been rotated: 0 for <name>.log itself */
+  base: string;
+  generation: number;
   offset: number;
   /** bytes after the last newline: a line still being written */
   partial: Buffer;
   observations: Observation[];
+  lastSeenPoll: number;
 }
 
 export interface PollResult {
@@ -24,80 +34,123 @@ export interface PollResult {
   dropped: number;
 }
 
+interface LogName {
+  name: string;
+  base: string;
+  generation: number;
+}
+
+function logNames(entries: string[]): LogName[] {
+  const names: LogName[] = [];
+  for (const name of entries) {
+    const match = LOG_FILE.exec(name);
+    if (match) names.push({ name, base: match[1], generation: match[2] === undefined ? 0 : Number(match[2]) });
+  }
+  // Oldest first: a file renamed during the poll is then met again under its newer name, not missed.
+  return names.sort((a, b) => a.base.localeCompare(b.base) || b.generation - a.generation);
+}
+
 export class LogDirectory {
-  private readonly files = new Map<string, FileState>();
+  private readonly files = new Map<number, FileState>();
+  private retired: Observation[] = [];
+  private polls = 0;
 
   constructor(readonly dir: string) {}
 
   /** Every observation read so far, from every file. */
   *observations(): Iterable<Observation> {
+    yield* this.retired;
     for (const state of this.files.values()) yield* state.observations;
   }
 
   /** Forgets observations older than `before` (epoch ms): a --watch window only moves forward. */
   prune(before: number) {
-    for (const state of this.files.values()) {
-      if (state.observations.some((o) => o.at < before)) state.observations = state.observations.filter((o) => o.at >= before);
-    }
+    const keep = (list: Observation[]) => (list.some((o) => o.at < before) ? list.filter((o) => o.at >= before) : list);
+    this.retired = keep(this.retired);
+    for (const state of this.files.values()) state.observations = keep(state.observations);
   }
 
-  /** Reads what was appended to each *.log file. Throws ENOENT when the directory does not exist. */
+  /** Reads what was appended to each log file. Throws ENOENT when the directory does not exist. */
   async poll(): Promise<PollResult> {
-    const names = (await readdir(this.dir)).filter((name) => name.endsWith('.log')).sort();
-    const result: PollResult = { files: names.length, added: 0, dropped: 0 };
+    const names = logNames(await readdir(this.dir));
+    const result: PollResult = { files: 0, added: 0, dropped: 0 };
+    this.polls += 1;
     for (const name of names) {
-      const path = join(this.dir, name);
-      let info;
-      try {
-        info = await stat(path);
-      } catch {
-        continue; // removed between readdir and stat
-      }
-      if (!info.isFile()) continue;
-      let state = this.files.get(path);
-      if (!state || state.ino !== info.ino || info.size < state.offset) {
-        state = { ino: info.ino, offset: 0, partial: Buffer.alloc(0), observations: [] };
-        this.files.set(path, state);
-      }
-      if (info.size > state.offset) await this.readAppended(path, state, info.size, result);
+      if (await this.follow(name, result)) result.files += 1;
     }
-    for (const path of [...this.files.keys()]) {
-      if (!names.some((name) => join(this.dir, name) === path)) this.files.delete(path);
+    for (const [ino, state] of this.files) {
+      if (this.polls - state.lastSeenPoll < FORGET_AFTER_POLLS) continue;
+      this.retired.push(...state.observations);
+      this.files.delete(ino);
     }
     return result;
   }
 
-  private async readAppended(path: string, state: FileState, size: number, result: PollResult) {
-    const handle = await open(path, 'r');
+  /** Reads one file from where it was left (by inode); false when it is gone or not a file. */
+  private async follow({ name, base, generation }: LogName, result: PollResult): Promise<boolean> {
+    let handle;
     try {
-      while (state.offset < size) {
-        const buffer = Buffer.alloc(Math.min(CHUNK, size - state.offset));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.offset);
-        if (bytesRead === 0) break;
-        state.offset += bytesRead;
-        const data = Buffer.concat([state.partial, buffer.subarray(0, bytesRead)]);
-        let start = 0;
-        for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
-          const observation = observe(data.toString('utf8', start, end));
-          if (observation) {
-            state.observations.push(observation);
-            result.added += 1;
-          } else {
-            result.dropped += 1;
-          }
-          start = end + 1;
-        }
-        state.partial = Buffer.from(data.subarray(start));
-      }
-      // A last line without its newline counts once it is a whole JSON object (the writer may never add one).
-      const tail = state.partial.length ? observe(state.partial.toString('utf8')) : undefined;
-      if (tail) {
-        state.observations.push(tail);
-        result.added += 1;
-        state.partial = Buffer.alloc(0);
-      }
+      handle = await open(join(this.dir, name), 'r');
+    } catch {
+      return false; // removed or renamed between readdir and open: met again under its new name
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return false;
+      const state = this.stateOf(info.ino, info.birthtimeMs, base, generation, info.size);
+      state.lastSeenPoll = this.polls;
+      if (info.size > state.offset) await this.readAppended(handle, state, info.size, result);
+      return true;
     } finally {
       await handle.close();
+    }
+  }
+
+  /**
+   * The state of a file, or a new one when it was never seen. A known inode under a lower rotation number, or
+   * shorter than what was read, is another file (an inode reused after the oldest file was dropped, a truncation).
+   */
+  private stateOf(ino: number, birth: number, base: string, generation: number, size: number): FileState {
+    const known = this.files.get(ino);
+    const same = known && known.base === base && known.generation <= generation && known.birth === birth && size >= known.offset;
+    if (known && same) {
+      known.generation = generation;
+      return known;
+    }
+    // A truncated file starts over; when another file took the inode, what was read from the old one stays counted.
+    const truncated = known && known.base === base && known.generation === generation && known.birth === birth;
+    if (known && !truncated) this.retired.push(...known.observations);
+    const state: FileState = { ino, birth, base, generation, offset: 0, partial: Buffer.alloc(0), observations: [], lastSeenPoll: this.polls };
+    this.files.set(ino, state);
+    return state;
+  }
+
+  private async readAppended(handle: FileHandle, state: FileState, size: number, result: PollResult) {
+    while (state.offset < size) {
+      const buffer = Buffer.alloc(Math.min(CHUNK, size - state.offset));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.offset);
+      if (bytesRead === 0) break;
+      state.offset += bytesRead;
+      const data = Buffer.concat([state.partial, buffer.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
+        const observation = observe(data.toString('utf8', start, end));
+        if (observation) {
+          state.observations.push(observation);
+          result.added += 1;
+        } else {
+          result.dropped += 1;
+        }
+        start = end + 1;
+      }
+      state.partial = Buffer.from(data.subarray(start));
+    }
+    // A last line without its newline counts once it is a whole JSON object (the writer may never add one).
+    const tail = state.partial.length ? observe(state.partial.toString('utf8')) : undefined;
+    if (tail) {
+      state.observations.push(tail);
+      result.added += 1;
+      state.partial = Buffer.alloc(0);
     }
   }
 }

@@ -16,6 +16,15 @@ export interface RenderOptions {
 const number = (n: number) => n.toLocaleString('en-US');
 const rate = (n: number) => (n >= 10 ? n.toFixed(0) : n.toFixed(2));
 
+// C0/C1 controls (escape sequences, carriage returns, bells) and bidirectional overrides would let a logged value
+// rewrite the operator's terminal: they are removed before anything from a log line is printed.
+const UNPRINTABLE = /[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
+
+/** The text with every control character removed. */
+export function printable(value: string): string {
+  return value.replace(UNPRINTABLE, '');
+}
+
 function clip(value: string, width: number): string {
   return value.length <= width ? value : `${value.slice(0, Math.max(1, width - 1))}…`;
 }
@@ -25,7 +34,7 @@ export function barChart(title: string, counts: Count[], width: number, top = 10
   const total = counts.reduce((sum, c) => sum + c.count, 0);
   const lines = [`${title}  (${number(total)})`];
   if (counts.length === 0) return [...lines, '  none in range'];
-  const shown = counts.slice(0, top);
+  const shown = counts.slice(0, top).map((c) => ({ ...c, key: printable(c.key) }));
   const nameWidth = Math.min(24, Math.max(...shown.map((c) => c.key.length)));
   const countWidth = Math.max(...shown.map((c) => number(c.count).length));
   const barWidth = Math.min(50, Math.max(5, width - nameWidth - countWidth - 6));
@@ -67,5 +76,5 @@ export function renderSummary(summary: Summary, options: RenderOptions): string 
     ...barChart(SEED_PANELS.failedLogins, summary.failedLoginsByUsername, width, options.top),
   ];
   if (options.footer) out.push('', options.footer);
-  return `${out.join('\n')}\n`;
+  return `${out.map(printable).join('\n')}\n`;
 }

@@ -15,13 +15,13 @@ async function loadWith(databaseUrl: string) {
   jest.isolateModules(() => {
     process.env.DATABASE_URL = databaseUrl;
     process.env.DB_QUERY_TIMEOUT_MS = '1500';
-    const { config } = require('../../layers/config');
+    const { settings } = require('../../functions/deps');
     modules = {
       health: require('../../functions/health/check').handler,
       users: require('../../functions/users/list').handler,
       register: require('../../functions/auth/register').handler,
-      secret: config().jwtSecret,
-      issuer: config().jwtIssuer,
+      secret: settings().jwtSecret,
+      issuer: settings().jwtIssuer,
     };
   });
   return modules!;

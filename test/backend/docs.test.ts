@@ -51,6 +51,15 @@ describe('GET /openapi.json', () => {
     );
     expect(doc.paths['/register'].post.responses).toHaveProperty('429');
   });
+
+  test('a parameter with a default is optional', () => {
+    const parameters = doc.paths['/users'].get.parameters as { name: string; required?: boolean; schema: { default?: unknown } }[];
+    const byName = Object.fromEntries(parameters.map((p) => [p.name, p]));
+    expect(byName.limit).toMatchObject({ schema: { default: 100 } });
+    expect(byName.offset).toMatchObject({ schema: { default: 0 } });
+    expect([byName.limit.required ?? false, byName.offset.required ?? false]).toEqual([false, false]);
+    expect(doc.paths['/user/{user_id}'].get.parameters.find((p: { name: string }) => p.name === 'user_id').required).toBe(true);
+  });
 });
 
 describe('GET /docs', () => {

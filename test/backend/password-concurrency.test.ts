@@ -1,13 +1,13 @@
-// bcrypt shares libuv's thread pool with pg's SCRAM handshake: verifyPassword keeps a thread free for it.
+// bcrypt shares libuv's thread pool with pg's SCRAM handshake: passwords.verify keeps a thread free for it.
 import bcrypt from 'bcrypt';
-import { verifyPassword } from '../../layers/auth/passwords';
-import { config } from '../../layers/config';
+import { passwords, settings } from '../../functions/deps';
+
 
 describe('password checks under load', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('runs at most bcryptConcurrency compares at once and answers every caller', async () => {
-    const hash = await bcrypt.hash('correct horse battery', config().bcryptCost);
+    const hash = await bcrypt.hash('correct horse battery', settings().bcryptCost);
     const compare = bcrypt.compare.bind(bcrypt) as (data: string, encrypted: string) => Promise<boolean>;
     let inFlight = 0;
     let most = 0;
@@ -20,11 +20,11 @@ describe('password checks under load', () => {
       }
     }) as typeof bcrypt.compare);
 
-    const attempts = Array.from({ length: 12 }, (_, i) => verifyPassword(i % 2 ? 'correct horse battery' : 'wrong horse battery', hash));
+    const attempts = Array.from({ length: 12 }, (_, i) => passwords.verify(i % 2 ? 'correct horse battery' : 'wrong horse battery', hash));
     const results = await Promise.all(attempts);
 
-    expect(config().bcryptConcurrency).toBe(3); // libuv's default pool of 4, one thread left free
-    expect(most).toBe(config().bcryptConcurrency);
+    expect(settings().bcryptConcurrency).toBe(3); // libuv's default pool of 4, one thread left free
+    expect(most).toBe(settings().bcryptConcurrency);
     expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 1));
   });
 });

@@ -1,3 +1,6 @@
+// This file fails logins for one user many times on purpose; the throttle is tested in login-throttle.test.ts.
+process.env.LOGIN_THROTTLE_FAILURES = '1000';
+
 import jwt from 'jsonwebtoken';
 import { handler as token } from '../../functions/auth/token';
 import { captureLogs, invoke } from '../support/lambda';
@@ -114,5 +117,32 @@ describe('POST /token', () => {
     expect(all).not.toContain(alice.password);
     expect(all).not.toContain('wrong password!');
     expect(all).not.toContain(ok.json.access_token);
+  });
+
+  test.each([
+    ['a success', () => postForm({ username: alice.username, password: alice.password }), 200],
+    ['a wrong password', () => postForm({ username: alice.username, password: 'not the password' }), 401],
+    ['a malformed request', () => postForm({ username: alice.username }), 400],
+    ['a text/plain body', () => invoke(token, { method: 'POST', path: '/token', rawBody: 'x', headers: { 'content-type': 'text/plain' } }), 400],
+  ])('answers %s with Cache-Control: no-store and Pragma: no-cache (RFC 6749 5.1)', async (_, send, status) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.pragma).toBe('no-cache');
+  });
+
+  test.each([
+    ['a password typed into the username field', 'correct horse battery staple'],
+    ['control characters', 'evil\u001b[2J\u0007name'],
+    ['a name too long to register', 'x'.repeat(200)],
+  ])('logs the username of a failed login as "invalid" when it is %s', async (_, username) => {
+    const logs = captureLogs();
+    const res = await postForm({ username, password: 'whatever it is' });
+    logs.restore();
+    expect(res.status).toBe(401);
+    expect(logs.events('auth.login_failed')).toEqual([expect.objectContaining({ username: 'invalid', reason: 'unknown_user' })]);
+    expect(logs.raw.join('')).not.toContain(username);
+    expect(logs.raw.join('')).not.toContain('\u001b'); // neither raw nor JSON-escaped
+    expect(logs.raw.join('')).not.toContain('\\u001b');
   });
 });

@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { handler as deleteUser } from '../../functions/users/delete';
 import { handler as getUser } from '../../functions/users/get';
 import { handler as listUsers } from '../../functions/users/list';
-import { config } from '../../layers/config';
+import { settings } from '../../functions/deps';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
 
@@ -81,7 +81,7 @@ describe('GET /user/{user_id}', () => {
 
 describe('authentication', () => {
   const sign = (payload: object, secret: string, options: jwt.SignOptions = {}) =>
-    jwt.sign({ exp: Math.floor(Date.now() / 1000) + 600, ...payload }, secret, { algorithm: 'HS256', issuer: config().jwtIssuer, ...options });
+    jwt.sign({ exp: Math.floor(Date.now() / 1000) + 600, ...payload }, secret, { algorithm: 'HS256', issuer: settings().jwtIssuer, ...options });
 
   test('accepts the scheme name in any case (RFC 7235)', async () => {
     expect((await get(alice.id, { authorization: `bearer ${alice.token}` })).status).toBe(200);
@@ -94,15 +94,15 @@ describe('authentication', () => {
     ['a bare token', () => ({ authorization: alice.token })],
     ['two Authorization headers (joined by API Gateway)', () => ({ authorization: `Bearer ${alice.token}, Bearer ${bob.token}` })],
     ['a token signed with another secret', () => ({ authorization: `Bearer ${sign({ sub: alice.id }, 'another secret that is long enough!!')}` })],
-    ['an unsigned token (alg none)', () => ({ authorization: `Bearer ${jwt.sign({ sub: alice.id, iss: config().jwtIssuer }, '', { algorithm: 'none' })}` })],
-    ['an expired token', () => ({ authorization: `Bearer ${sign({ sub: alice.id, exp: Math.floor(Date.now() / 1000) - 10 }, config().jwtSecret)}` })],
-    ['a token from another issuer', () => ({ authorization: `Bearer ${sign({ sub: alice.id }, config().jwtSecret, { issuer: 'someone-else' })}` })],
-    ['a token without sub', () => ({ authorization: `Bearer ${sign({}, config().jwtSecret)}` })],
+    ['an unsigned token (alg none)', () => ({ authorization: `Bearer ${jwt.sign({ sub: alice.id, iss: settings().jwtIssuer }, '', { algorithm: 'none' })}` })],
+    ['an expired token', () => ({ authorization: `Bearer ${sign({ sub: alice.id, exp: Math.floor(Date.now() / 1000) - 10 }, settings().jwtSecret)}` })],
+    ['a token from another issuer', () => ({ authorization: `Bearer ${sign({ sub: alice.id }, settings().jwtSecret, { issuer: 'someone-else' })}` })],
+    ['a token without sub', () => ({ authorization: `Bearer ${sign({}, settings().jwtSecret)}` })],
     [
       'a changed payload with the old signature',
       () => {
         const [header, , signature] = alice.token.split('.');
-        const payload = Buffer.from(JSON.stringify({ sub: bob.id, iss: config().jwtIssuer, exp: 9999999999 })).toString('base64url');
+        const payload = Buffer.from(JSON.stringify({ sub: bob.id, iss: settings().jwtIssuer, exp: 9999999999 })).toString('base64url');
         return { authorization: `Bearer ${header}.${payload}.${signature}` };
       },
     ],
@@ -133,5 +133,42 @@ describe('DELETE /user/{user_id}', () => {
     const after = await get(alice.id, carol.auth);
     expect(after.status).toBe(401);
     expect((await remove(carol.id, carol.auth)).status).toBe(401);
+  });
+});
+
+describe('user ids', () => {
+  test.each([
+    ['a urn:uuid: prefix', (id: string) => `urn:uuid:${id}`],
+    ['braces', (id: string) => `{${id}}`],
+    ['no hyphens', (id: string) => id.replace(/-/g, '')],
+    ['hyphens in other places', (id: string) => `${id.slice(0, 9)}${id.slice(9).replace(/-/g, '')}-`],
+    ['surrounding spaces', (id: string) => ` ${id} `],
+    ['an encoded trailing newline', (id: string) => `${id}%0A`],
+    ['non-hex digits', (id: string) => `${id.slice(0, -1)}g`],
+  ])('refuses an id with %s with 400 problem+json on GET and DELETE', async (_, spell) => {
+    const id = spell(bob.id);
+    for (const res of [await get(id, alice.auth), await remove(id, alice.auth)]) {
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json.detail).toMatch(/user_id/);
+    }
+  });
+
+  test('finds a user by its id in upper case', async () => {
+    const res = await get(bob.id.toUpperCase(), alice.auth);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: bob.id, username: bob.username });
+    const own = await get(alice.id.toUpperCase(), alice.auth);
+    expect(own.json).toMatchObject({ id: alice.id });
+  });
+
+  test('deletes your own account named by its id in upper case with 204', async () => {
+    const dave = await createUser('dave');
+    expect((await remove(dave.id.toUpperCase(), dave.auth)).status).toBe(204);
+    expect((await get(dave.id, alice.auth)).status).toBe(404);
+  });
+
+  test("refuses somebody else's id in upper case with 403, not as your own", async () => {
+    expect((await remove(bob.id.toUpperCase(), alice.auth)).status).toBe(403);
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../../layers/config';
+import type { EmbeddedPostgresState } from '../../layers/config/local-state';
 import { childrenOf, groupMembers, isAlive, signalGroup } from '../../local/processes';
 import { ROOT, startStack, type StackOptions, type StackUrls } from '../../local/stack';
 import { eventually } from '../support/stack';

@@ -13,7 +13,7 @@ import { handler as deleteUser } from '../../functions/users/delete';
 import { handler as getUser } from '../../functions/users/get';
 import { handler as listUsers } from '../../functions/users/list';
 import { handler as weather } from '../../functions/weather-proxy/get';
-import { appDatabase } from '../../layers/db/pool';
+import { appDatabase } from '../../functions/deps';
 import type { StandIn } from '../../local/owm-standin';
 import { headerText, hostileBodies, hostileSegment, LEAK, SQL_INJECTIONS, withAnyContentType, type HostileBody } from '../support/hostile';
 import { apiGatewayEvent, captureLogs, invoke, type Answer, type Call } from '../support/lambda';
@@ -267,7 +267,7 @@ describe('afterwards', () => {
     expect(rowsAfter).toEqual(expected);
     expect(registered.length).toBeGreaterThan(0);
     const tables = await appDatabase().map(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`, [], (r) => r.tablename);
-    expect(tables).toEqual(['pgmigrations', 'users']);
+    expect(tables).toEqual(['login_throttle', 'pgmigrations', 'users']);
   });
 
   test('a password full of SQL or NUL bytes was stored as data: it logs in, a near miss does not', async () => {

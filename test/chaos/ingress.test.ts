@@ -7,18 +7,19 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
-import { config } from '../../layers/config';
+import { settings } from '../../functions/deps';
 import { isAlive } from '../../local/processes';
 import { hostileBodies, hostileSegment, LEAK, withAnyContentType } from '../support/hostile';
-import { rawRequest, sendRaw, type RawAnswer, type RawRequest } from '../support/raw-http';
+import { sendChunked } from '../support/chunked-body';
+import { rawRequest, type RawAnswer, type RawRequest } from '../support/raw-http';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
-import { startTestStack, type TestStack } from '../support/stack';
+import { eventually, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);
 
 const RATE_LIMIT = { requests: 10, windowSeconds: 30 };
 const JWT_SECRET = randomBytes(48).toString('base64url');
-const ISSUER = config().jwtIssuer;
+const ISSUER = settings().jwtIssuer;
 
 let scratch: ScratchDatabase;
 let scratchWeather: ScratchDatabase;
@@ -157,9 +158,7 @@ describe('hostile requests through HAProxy', () => {
   // HAProxy's HTTP parser refuses these before any rule runs; HAProxy 2.6 then always sends its built-in HTML
   // 400 page (errorfile and http-error are not applied there: haproxy/haproxy#3032, fixed in 3.2).
   test.each<[string, () => RawRequest]>([
-    ['a 20 kB header', () => ({ method: 'GET', target: '/users', headers: [...bearer(alice.token), ['X-Padding', 'a'.repeat(20_000)]] })],
     ['300 headers', () => ({ method: 'GET', target: '/users', headers: Array.from({ length: 300 }, (_, i): [string, string] => [`X-H${i}`, 'v'.repeat(50)]) })],
-    ['a 20 kB URL', () => ({ method: 'GET', target: `/weather/${'a'.repeat(20_000)}`, headers: bearer(alice.token) })],
     ['a NUL byte in the path', () => ({ method: 'GET', target: '/user/\u0000', headers: bearer(alice.token) })],
     ['a raw space in the path', () => ({ method: 'GET', target: '/weather/New York', headers: bearer(alice.token) })],
     ['raw UTF-8 bytes in the path', () => ({ method: 'GET', target: '/weather/Z\u00fcrich', headers: bearer(alice.token) })],
@@ -174,6 +173,8 @@ describe('hostile requests through HAProxy', () => {
   });
 
   test.each<[string, number, () => RawRequest]>([
+    ['a 20 kB header', 431, () => ({ method: 'GET', target: '/users', headers: [...bearer(alice.token), ['X-Padding', 'a'.repeat(20_000)]] })],
+    ['a 20 kB URL', 414, () => ({ method: 'GET', target: `/weather/${'a'.repeat(20_000)}`, headers: bearer(alice.token) })],
     ['a 9 kB query string', 400, () => ({ method: 'GET', target: `/users?limit=${'9'.repeat(9000)}`, headers: bearer(alice.token) })],
     ['limit=1e400 (a number too large to be finite)', 400, () => ({ method: 'GET', target: '/users?limit=1e400&offset=Infinity', headers: bearer(alice.token) })],
     ['a 2 MB body declared by Content-Length', 413, () => ({ method: 'POST', target: '/register', headers: [['Content-Type', 'application/json']], body: `{"username":"${'a'.repeat(2 * 1024 * 1024)}"}` })],
@@ -181,6 +182,8 @@ describe('hostile requests through HAProxy', () => {
     ['an unknown method', 400, () => ({ method: 'BREW', target: '/health-check' })],
     ['a lower-case method', 400, () => ({ method: 'get', target: '/health-check' })],
     ['a content type nobody can parse', 400, () => ({ method: 'POST', target: '/register', headers: [['Content-Type', '/;;=']], body: '{}' })],
+    // serverless-offline would give the function a default application/json: HAProxy answers it, and nothing is stored.
+    ['a POST body without Content-Type', 415, () => ({ method: 'POST', target: '/register', body: JSON.stringify({ username: `notype_${randomBytes(4).toString('hex')}`, password: 'password123' }) })],
     ['an overlong UTF-8 escape in the path', 400, () => ({ method: 'GET', target: '/user/%C0%AE%C0%AE%2F', headers: bearer(alice.token) })],
   ])('%s is answered %i problem+json', async (_, status, make) => {
     const answer = await api(make());
@@ -189,14 +192,16 @@ describe('hostile requests through HAProxy', () => {
     expectProblem(answer, status);
   });
 
-  test('a chunked body of 2 MB (no Content-Length for HAProxy to judge) is refused by the function with 413', async () => {
-    const chunk = 'a'.repeat(64 * 1024);
-    const chunks = Array.from({ length: 32 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
-    const head = 'POST /register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
-    const answer = await sendRaw(stack.urls.api, Buffer.from(`${head}${chunks}0\r\n\r\n`), freshAddress());
+  test('a chunked body of 2 MB (no Content-Length to judge) is refused with 413 by the ingress, before any function', async () => {
+    // Paced: the refusal comes once HAProxy's buffer is full, and writing on after it would draw a reset that discards it.
+    const target = '/register';
+    const answer = await sendChunked(stack.urls.api, { target, bodyBytes: 2 * 1024 * 1024, chunkBytes: 64 * 1024, pauseMs: 100, headers: [['Content-Type', 'application/json']], localAddress: freshAddress() });
+    answers.push({ target, answer });
     tally('oversize and odd', answer);
     expect(answer.status).toBe(413);
     expectProblem(answer);
+    const logged = await eventually('HAProxy to log the refusal', () => stack.logLines('haproxy').find((l) => l.request_id === answer.headers['x-request-id']?.[0]));
+    expect(logged).toMatchObject({ status: 413, server: '<NOSRV>' });
   });
 
   test('afterwards every process still runs, none logged an error, the API answers, and the database holds exactly the users answered 201', async () => {
@@ -264,7 +269,8 @@ describe('brute force', () => {
     const attacker = '127.0.0.2';
     const statuses: number[] = [];
     for (let i = 0; i < RATE_LIMIT.requests + 10; i++) {
-      const answer = await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: alice.username, password: `guess-${i}-wrong` }) });
+      // One name per guess: this checks the per-address limit, apart from the per-username throttle (login-throttle.test.ts).
+      const answer = await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: `guess_${i}_target`, password: `guess-${i}-wrong` }) });
       statuses.push(answer.status);
       if (answer.status === 429) {
         expectProblem(answer, 429);
@@ -286,6 +292,67 @@ describe('brute force', () => {
       expect(answer.status).toBe(200);
       tokens.push(answer.json.access_token);
     }
+  });
+});
+
+describe('spellings of the path', () => {
+  test(`48 failed logins from one address spread over spellings of /token: at most ${RATE_LIMIT.requests} reach a password check, every other answer is 4xx problem+json`, async () => {
+    const attacker = '127.0.0.5';
+    const username = `ghost_${randomBytes(4).toString('hex')}`;
+    const spellings = ['/token', '/token/', '/%74oken', '/x/../token', '/./token', '//token', '/token;x', '/TOKEN', '/token?x=1', '/tok%65n', '/token%2F', '/x%2F..%2Ftoken'];
+    const statuses: Record<string, number> = {};
+    const ids: string[] = [];
+    for (let i = 0; i < 48; i++) {
+      const target = spellings[i % spellings.length];
+      const answer = await api({ method: 'POST', target, localAddress: attacker, ...form({ username, password: `guess-${i}-wrong` }) });
+      statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      ids.push(answer.headers['x-request-id']?.[0] ?? '');
+      expect(`${target} ${answer.status}`).toMatch(/ 4\d\d$/);
+      expectProblem(answer);
+    }
+    // Counted from what the processes logged: password checks by the functions, forwarded requests by HAProxy.
+    const checks = ['app-backend-1', 'app-backend-2'].flatMap((name) => stack.logLines(name)).filter((l) => l.event === 'auth.login_failed' && l.username === username).length;
+    const forwarded = await eventually('HAProxy to log all 48 guesses', () => {
+      const lines = stack.logLines('haproxy').filter((l) => ids.includes(l.request_id));
+      return lines.length === 48 ? lines.filter((l) => l.server !== '<NOSRV>').length : undefined;
+    });
+    console.log(`48 guesses over ${spellings.length} spellings from ${attacker}: ${checks} reached a password check, ${forwarded} reached a backend; answers ${JSON.stringify(statuses)}`);
+    expect(checks).toBeGreaterThan(0);
+    expect(checks).toBeLessThanOrEqual(RATE_LIMIT.requests);
+    expect(forwarded).toBeLessThanOrEqual(RATE_LIMIT.requests);
+  });
+
+  // Canonical, so let through: none of these may be routed to the token function (it would answer 401) unseen by the limit.
+  test.each(['/token%3F', '/token%23', '/token%3Bx', '/token%20', '/token%2C', '/token%25', '/token%C2%A0', '/token%E2%80%8B', '/token,', '/token:', '/token@', '/token!', "/token'", '/token(x)', '/token*', '/token+', '/token$', '/token&', '/token=', '/token~', '/token.', '/token-', '/token_', '/x/token', '/token/x'])(
+    'POST %s is not the token function (404 problem+json)',
+    async (target) => {
+      const answer = await api({ method: 'POST', target, ...form({ username: alice.username, password: 'not-her-password' }) });
+      expectProblem(answer, 404);
+    },
+  );
+
+  test('what legitimate clients send still works: Swagger UI and its assets, the OpenAPI document, encoded city names', async () => {
+    const page = await api({ method: 'GET', target: '/docs' });
+    expect(page.status).toBe(200);
+    const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1], `http://x/docs`).pathname);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const target of [...new Set(assets)]) expect([target, (await api({ method: 'GET', target })).status]).toEqual([target, 200]);
+    expect((await api({ method: 'GET', target: '/openapi.json' })).status).toBe(200);
+    for (const city of ['S\u00e3o Paulo,BR', 'Z\u00fcrich', '\u041c\u043e\u0441\u043a\u0432\u0430', "Val-d'Or", 'St. John\'s']) {
+      const target = `/weather/${encodeURIComponent(city)}`;
+      expect([target, (await api({ method: 'GET', target, headers: bearer(alice.token) })).status]).toEqual([target, 200]);
+    }
+  });
+});
+
+describe('CORS with the default (no CORS_ORIGINS)', () => {
+  test.each([
+    ['GET /health-check', { method: 'GET', target: '/health-check' }],
+    ['POST /token', { method: 'POST', target: '/token', ...form({ username: 'nobody_here', password: 'not-the-password' }) }],
+    ['a preflight', { method: 'OPTIONS', target: '/token', headers: [['Access-Control-Request-Method', 'POST'] as [string, string]] }],
+  ])('%s from Origin https://evil.example gets no Access-Control-* header (serverless-offline would echo it)', async (_, req) => {
+    const answer = await api({ ...req, headers: [['Origin', 'https://evil.example'], ...(req.headers ?? [])] });
+    expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../../layers/config';
+import type { EmbeddedPostgresState } from '../../layers/config/local-state';
 import { childrenOf, isAlive } from '../../local/processes';
 import { LEAK } from '../support/hostile';
 import { startTestStack, type TestStack } from '../support/stack';

@@ -154,7 +154,7 @@ describe('the weather service fails', () => {
     const pid = stack.pids['weather-service']!;
     signalGroup(pid, 'SIGKILL');
     await eventually('the weather service to be gone', () => (isAlive(pid) ? undefined : true));
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => get(weatherPath(uniqueCity('Gone')))));
+    const answers = await Promise.all(Array.from({ length: 10 }, () => get(weatherPath(uniqueCity('Gone')))));
     for (const answer of answers) {
       expectProblem(answer, [503]);
       expect(answer.ms).toBeLessThanOrEqual(SLACK_MS);

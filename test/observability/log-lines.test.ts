@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { handler as registerHandler } from '../../functions/auth/register';
 import { handler as tokenHandler } from '../../functions/auth/token';
-import { cityKey } from '../../functions/weather/cache';
+import { cityKey } from '../../layers/city-names';
 import { handler as weatherHandler } from '../../functions/weather/handler';
 import { ACCESS_LOG, EVENTS, LOG_LABELS } from '../../layers/events';
 import { summarize, type Summary } from '../../local/observability/aggregate';
@@ -22,7 +22,7 @@ import { captureLogs, invoke } from '../support/lambda';
 import { alloyPipeline, promtailPipeline, ship } from '../support/log-shippers';
 import { analyze, interpolate, selects } from '../support/logql';
 import { uniqueName } from '../support/users';
-import { standInForThisFile } from '../support/weather';
+import { serviceCredential, standInForThisFile } from '../support/weather';
 
 // What serverless-offline prints around each request: not events, and not shipped.
 const OFFLINE_NOISE = [
@@ -55,7 +55,7 @@ let startedAt: number;
 let appLines: string[] = [];
 let weatherLines: string[] = [];
 /** the part of the lines above written on stderr (Powertools' WARN and ERROR) */
-let stderrLines: string[] = [];
+const stderrLines: string[] = [];
 let accessLines: string[] = [];
 let accessStatuses: number[] = [];
 let logs: string;
@@ -112,7 +112,7 @@ beforeAll(async () => {
     stderr.lines.length = 0;
 
     await asService('weather-service', async () => {
-      const weather = (city: string) => invoke(weatherHandler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city } });
+      const weather = (city: string) => invoke(weatherHandler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: serviceCredential() });
       for (const status of [200, 200, 200]) expect((await weather(sunny)).status).toBe(status);
       expect((await weather(rainy)).status).toBe(200);
       standIn.setMode({ status: 500 });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LOG_LABELS } from '../../layers/events';
+import { rotatedName } from '../../local/log-rotation';
 import { alloyPipeline, OBSERVABILITY, parseAlloy, promtailPipeline, ship, type Pipeline } from '../support/log-shippers';
 
 const yaml = (file: string) => parseYaml(readFileSync(join(OBSERVABILITY, file), 'utf8'));
@@ -40,6 +41,15 @@ describe.each(shippers)('%s', (name, read) => {
 
   test('a JSON line without a service still gets a label (Loki refuses streams without one)', () => {
     expect(ship(pipeline, '{"timestamp":"2026-01-02T03:04:05Z","level":"INFO"}')?.labels).toEqual({ service: 'unknown', level: 'INFO' });
+  });
+
+  test('reads each rotated file once: its glob matches the current files, never the rotated ones', () => {
+    // Both shippers key read positions by path and follow a renamed file by its open handle: a glob that also
+    // matched <name>.log.1 would read the renamed file again from the start under its new path.
+    const glob = new RegExp(`^${pipeline.path.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+    const current = ['/var/log/platform/haproxy.log', '/var/log/platform/app-backend-1.log', '/var/log/platform/app-backend-1.stderr.log'];
+    for (const path of current) expect({ path, read: glob.test(path) }).toEqual({ path, read: true });
+    for (const path of current.flatMap((p) => [rotatedName(p, 1), rotatedName(p, 3)])) expect({ path, read: glob.test(path) }).toEqual({ path, read: false });
   });
 
   test('tails the mounted local/logs and pushes to the compose Loki', () => {

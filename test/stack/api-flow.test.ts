@@ -128,7 +128,8 @@ test('past the limit, POST /token and POST /register answer 429 problem+json wit
   const statuses: number[] = [];
   let limited: Response | undefined;
   for (let i = 0; i < RATE_LIMIT.requests + 8; i++) {
-    const answer = await call('/token', form({ username: 'nobody_here', password: 'wrong-password' }));
+    // One name per try: the per-username throttle (429 after 5 failures) is not what this checks.
+    const answer = await call('/token', form({ username: `nobody_${i}`, password: 'wrong-password' }));
     statuses.push(answer.status);
     if (answer.status === 429) limited ??= answer;
     else await answer.arrayBuffer();

@@ -3,3 +3,5 @@ process.env.STAGE ??= 'test';
 process.env.BCRYPT_COST ??= '4';
 process.env.POWERTOOLS_SERVICE_NAME ??= 'app-backend';
 process.env.POWERTOOLS_DEV ??= 'false';
+// The whole run shares one weather database: a budget far above what the suite asks for (budget tests set their own).
+process.env.OPENWEATHER_CALLS_PER_MINUTE ??= '1000';

@@ -68,7 +68,7 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawAnswer>
   return sendRaw(baseUrl, requestBytes(new URL(baseUrl).host, req), req.localAddress);
 }
 
-function parseAnswer(raw: Buffer): RawAnswer {
+export function parseAnswer(raw: Buffer): RawAnswer {
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) throw new Error(`no HTTP answer (${raw.length} bytes: ${JSON.stringify(raw.toString('latin1').slice(0, 200))})`);
   const [statusLine, ...headerLines] = raw.subarray(0, end).toString('latin1').split('\r\n');

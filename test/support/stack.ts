@@ -3,7 +3,8 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { config } from '../../layers/config';
+import { settings } from '../../functions/deps';
+import { settings as weatherSettings } from '../../functions/weather/deps';
 import { startStack, type Stack, type StackOptions } from '../../local/stack';
 
 export interface TestStack extends Stack {
@@ -27,7 +28,7 @@ export async function startTestStack(options: StackOptions & { embeddedPostgres?
     logDir,
     tag: `test-${process.pid}-${++count}`,
     readyTimeoutMs: 240_000,
-    ...(embeddedPostgres ? {} : { databaseUrl: config().databaseUrl, weatherDatabaseUrl: config().weatherDatabaseUrl }),
+    ...(embeddedPostgres ? {} : { databaseUrl: settings().databaseUrl(), weatherDatabaseUrl: weatherSettings().weatherDatabaseUrl() }),
     ...stackOptions,
   }).catch((err) => {
     rmSync(dir, { recursive: true, force: true });

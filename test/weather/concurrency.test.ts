@@ -1,7 +1,7 @@
 // Concurrent misses for one city cost exactly one upstream call: within one instance (single-flight)
-// and across instances with their own pools (the Postgres advisory lock).
+// and across instances with their own pools (the refresh lease in Postgres).
 import type { StandIn } from '../../local/owm-standin';
-import { httpGet, standInForThisFile, startWeatherProcess, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
+import { httpGet, serviceCredential, standInForThisFile, startWeatherProcess, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 
 // The provider answers slowly, so every request arrives while the first upstream call is still running.
 const LATENCY = { latencyMs: 300 };
@@ -14,7 +14,7 @@ afterAll(() => standIn.stop());
 
 async function burst(urls: string[], city: string, count: number) {
   const path = `/weather/${encodeURIComponent(city)}`;
-  return Promise.all(Array.from({ length: count }, (_, i) => httpGet(`${urls[i % urls.length]}${path}`)));
+  return Promise.all(Array.from({ length: count }, (_, i) => httpGet(`${urls[i % urls.length]}${path}`, serviceCredential())));
 }
 
 test('50 concurrent requests for one cold city in one instance: one upstream call, shared by all 50', async () => {

@@ -1,5 +1,5 @@
 // The pure parts of the weather service: the cache key of a city name and the provider body mapping.
-import { cityKey } from '../../functions/weather/cache';
+import { cityKey } from '../../layers/city-names';
 import { toObservation } from '../../functions/weather/openweather';
 import { weatherBody } from '../../local/owm-standin';
 

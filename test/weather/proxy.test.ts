@@ -23,7 +23,7 @@ function loadProxy(url: string, timeoutMs = '5000'): Handler {
   jest.isolateModules(() => {
     process.env.WEATHER_SERVICE_URL = url;
     process.env.WEATHER_SERVICE_TIMEOUT_MS = timeoutMs;
-    require('../../layers/config').config(); // read now, while the environment says this
+    require('../../functions/deps').settings(); // read now, while the environment says this
     handler = require('../../functions/weather-proxy/get').handler;
   });
   return handler!;
@@ -53,6 +53,24 @@ test('200: the report with exactly the documented fields, then the cached one', 
   const second = await getWeather(proxy, city);
   expect(second.json).toEqual({ ...first.json, cached: true });
   expect(standIn.calls(city)).toBe(1);
+});
+
+test('spaces around a name and another case reach the same cache entry: 200', async () => {
+  const city = uniqueCity('London');
+  const first = await getWeather(proxy, city);
+  const raw = `%20%20${encodeURIComponent(city.toUpperCase())}%20`;
+  const spaced = await invoke(proxy, { method: 'GET', path: `/weather/${raw}`, pathParameters: { city: decodeURIComponent(raw) }, headers: user.auth });
+  expect(spaced.status).toBe(200);
+  expect(spaced.json).toEqual({ ...first.json, cached: true });
+  expect(standIn.calls(city)).toBe(1);
+});
+
+test('a name whose case-folded form is too long: the service\'s 400 is passed on, and the provider is not called', async () => {
+  const before = standIn.calls();
+  const res = await getWeather(proxy, 'İ'.repeat(100));
+  expect(res.status).toBe(400);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(standIn.calls()).toBe(before);
 });
 
 test('a Unicode name travels URL-encoded to the service and back', async () => {

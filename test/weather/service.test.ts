@@ -1,13 +1,13 @@
 // The weather service over real HTTP, against real Postgres and the OpenWeatherMap stand-in:
 // cache hits and misses, stale answers, unknown cities, provider failures, city names, logs.
-import { cityKey } from '../../functions/weather/cache';
+import { cityKey } from '../../layers/city-names';
 import { handler as weatherHandler } from '../../functions/weather/handler';
 import { handler as notFoundHandler } from '../../functions/weather/not-found';
 import { toObservation } from '../../functions/weather/openweather';
-import { weatherDatabase } from '../../layers/db/pool';
+import { weatherDatabase } from '../../functions/weather/deps';
 import { startStandIn, weatherBody, type StandIn, type StandInMode } from '../../local/owm-standin';
 import { captureLogs, invoke } from '../support/lambda';
-import { httpGet, standInForThisFile, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
+import { httpGet, serviceCredential, standInForThisFile, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 
 process.env.POWERTOOLS_SERVICE_NAME = 'weather-service';
 // A short provider deadline keeps the timeout cases quick; the stand-in's latency goes above it.
@@ -18,7 +18,7 @@ let standIn: StandIn;
 let service: RunningService;
 
 const weather = (city: string, headers?: Record<string, string>) =>
-  httpGet(`${service.url}/weather/${encodeURIComponent(city)}`, headers);
+  httpGet(`${service.url}/weather/${encodeURIComponent(city)}`, { ...serviceCredential(), ...headers });
 
 /** Makes a cached city older than any TTL, as if it had been fetched yesterday. */
 const ageEntry = (city: string) =>
@@ -99,6 +99,35 @@ describe('city names', () => {
     expect(standIn.calls(composed)).toBe(1);
   });
 
+  test('spaces around a name and another case are the same city: one cache entry, 200', async () => {
+    const city = uniqueCity('London');
+    const first = await weather(city);
+    const spaced = await httpGet(`${service.url}/weather/%20%20${encodeURIComponent(city.toUpperCase())}%20`, serviceCredential());
+    expect(spaced.status).toBe(200);
+    expect(spaced.json).toEqual({ ...first.json, cached: true });
+    expect(standIn.calls(city)).toBe(1);
+  });
+
+  test('a name whose case-folded key is too long to store is 400, without an upstream call, every time', async () => {
+    const name = 'İ'.repeat(100); // 100 characters; lower-cased, each becomes i + a combining dot: 200
+    const before = standIn.calls();
+    for (let i = 0; i < 2; i++) {
+      const res = await weather(name);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.json.detail).toMatch(/normalised form must be 1 to 100 characters \(it has 200\)/);
+    }
+    expect(standIn.calls()).toBe(before);
+  });
+
+  test('a key of exactly 100 characters after folding is stored and served from the cache', async () => {
+    const name = `${'İ'.repeat(45)}${uniqueCity('Q')}`; // 45 × 2 + "q abcdefgh" = 100
+    expect([...cityKey(name)]).toHaveLength(100);
+    expect((await weather(name)).status).toBe(200);
+    expect((await weather(name)).json.cached).toBe(true);
+    expect(standIn.calls(name)).toBe(1);
+  });
+
   test('a ",cc" country code is kept in the key and passed to the provider', async () => {
     const city = uniqueCity('Springfield');
     const res = await weather(`${city},US`);
@@ -113,12 +142,12 @@ describe('city names', () => {
     ['SQL', "x'%3B%20DROP%20TABLE%20weather_cache%3B--"],
     ['a NUL byte', 'Lon%00don'],
     ['markup', '%3Cscript%3E'],
-    ['a leading space', '%20London'],
+    ['only spaces', '%20%20%20'],
     ['a three-letter country code', 'London%2CGBR'],
     ['101 letters', 'a'.repeat(101)],
   ])('refuses %s with 400 problem+json and no upstream call', async (_, raw) => {
     const before = standIn.calls();
-    const res = await httpGet(`${service.url}/weather/${raw}`);
+    const res = await httpGet(`${service.url}/weather/${raw}`, serviceCredential());
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.json).toMatchObject({ status: 400, title: 'Bad Request', detail: expect.any(String) });
@@ -239,6 +268,7 @@ describe('service routes', () => {
       method: 'GET',
       path: `/weather/${encodeURIComponent(city)}`,
       pathParameters: { city },
+      headers: serviceCredential(),
     });
     expect(res.status).toBe(200);
     expect(res.json.city).toBe(weatherBody(city, 'metric').name);

@@ -1,6 +1,6 @@
 // Reading the packaged zips without a system `unzip` (not every machine has one).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import JSZip from 'jszip';
 
 /** The file names in a zip. */

@@ -1,4 +1,5 @@
-// The one error model: every failure leaves as application/problem+json, never with a stack trace.
+// The problem model (RFC 9457): every failure leaves as application/problem+json, never with a stack trace.
+// At the bottom of layers/: auth and the services raise these without depending on the http layer.
 import { Type } from '@sinclair/typebox';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -52,8 +53,6 @@ export const unauthorized = (detail: string) => new HttpProblem(401, detail, { '
 export const forbidden = (detail: string) => new HttpProblem(403, detail);
 export const notFound = (detail: string) => new HttpProblem(404, detail);
 export const conflict = (detail: string) => new HttpProblem(409, detail);
-export const serviceUnavailable = (detail: string) => new HttpProblem(503, detail);
-export const gatewayTimeout = (detail: string) => new HttpProblem(504, detail);
 
 export function problemBody(status: number, detail: string, requestId?: string) {
   return { type: 'about:blank', title: statusTitle(status), status, detail, ...(requestId ? { request_id: requestId } : {}) };

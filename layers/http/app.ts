@@ -1,0 +1,103 @@
+// The fastify app factory: each Lambda handler is a tiny fastify app built from route specs, with one error model.
+import { randomUUID } from 'node:crypto';
+import formBody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { ConfigError } from '../config/env';
+import { HttpProblem, PROBLEM_CONTENT_TYPE, problemBody } from '../problems';
+import { toProblem, type ErrorMapper } from './error-mapping';
+import { requestLogger } from './logger';
+import { requestIdFrom } from './request-id';
+import type { AnyRoute, AuthMode, RouteContext, RouteSchema } from './route';
+import { routeSchema } from './route-schema';
+import { validatorCompiler } from './validation';
+
+export interface AppOptions {
+  /** Called with the app before routes are added (docs plugins). */
+  setup?: (app: FastifyInstance) => Promise<void> | void;
+  /** The answer for a request no route matches (default 404). */
+  notFound?: (method: string, path: string) => HttpProblem;
+  /** How this service answers its dependencies' errors (database down, bad settings…). */
+  errors?: readonly ErrorMapper[];
+  /** Turns the Authorization header into the caller; required when a route has `auth: 'required'`. */
+  authenticate?: (authorization: string | string[] | undefined) => Promise<unknown>;
+  /** Runs before every request; throws (e.g. the service's ConfigError) when the service cannot serve. */
+  precondition?: () => void;
+}
+
+/** The largest request body a function reads (HAProxy's MAX_BODY_BYTES refuses larger ones at the edge). */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+const defaultNotFound = (method: string, path: string) => new HttpProblem(404, `no route for ${method} ${path}`);
+
+/** Builds one fastify app serving the given routes, with the shared error model and logger. */
+export async function buildApp(specs: readonly AnyRoute[], options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']) || randomUUID(),
+    // Long path parameters reach the route schema (400 problem+json) instead of fastify's own plain 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // The router's own refusals (a broken %-escape, an overlong parameter) bypass the error handler: answer them here.
+    frameworkErrors: (err, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      return sendProblem(reply, new HttpProblem(tooLong ? 414 : 400, tooLong ? 'a path parameter is too long' : 'the URL is malformed'), request.id);
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: BODY_LIMIT_BYTES });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    options.precondition?.();
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const problem = toProblem(err, options.errors);
+    // A bad setting was logged once by the service's settings loader: not again on every request it fails.
+    if (problem.status >= 500 && !(err instanceof ConfigError)) {
+      const e = err as { name?: string; code?: string; message?: string };
+      requestLogger(request.id).error('request failed', { status: problem.status, error: e.name, code: e.code, reason: e.message });
+    }
+    return sendProblem(reply, problem, request.id);
+  });
+  const notFound = options.notFound ?? defaultNotFound;
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, notFound(request.method, request.url.split('?')[0]), request.id));
+  await options.setup?.(app);
+  for (const spec of specs) addRoute(app, spec, options);
+  return app;
+}
+
+// Serialized here, not by the route's response schema: a route may document another body for the same status (the health check's 503).
+const serializeProblem = (body: unknown) => JSON.stringify(body);
+
+function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: string) {
+  return reply
+    .code(problem.status)
+    .headers(problem.headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .serializer(serializeProblem)
+    .send(problemBody(problem.status, problem.detail, requestId));
+}
+
+function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {
+  const { authenticate } = options;
+  if (spec.auth === 'required' && !authenticate) throw new Error(`${spec.method} ${spec.url} needs authentication, and the service gave none`);
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    schema: routeSchema(spec),
+    // A body without a Content-Type would be guessed at (and parsed as JSON): refused before anything reads it.
+    onRequest: spec.schema.body ? requireContentType : undefined,
+    handler: async (request, reply) => {
+      const user = spec.auth === 'required' ? await authenticate!(request.headers.authorization) : undefined;
+      const ctx = { body: request.body, query: request.query, params: request.params, user, headers: request.headers, log: requestLogger(request.id), reply };
+      const result = await spec.handle(ctx as RouteContext<RouteSchema, AuthMode, unknown>);
+      if (reply.sent) return reply;
+      reply.code(reply.statusCode !== 200 ? reply.statusCode : (spec.status ?? 200));
+      return result === undefined ? reply.send() : result;
+    },
+  });
+}
+
+async function requireContentType(request: { headers: Record<string, unknown> }) {
+  if (!request.headers['content-type']) throw new HttpProblem(415, 'a Content-Type header is required (application/json)');
+}

@@ -1,0 +1,104 @@
+// The project's haproxy.cfg (on free ports, with the given environment) in front of two stub backends that record
+// every request reaching them: for testing the edge rules themselves, without the functions behind them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '../../local/ports';
+import { ROOT } from './child';
+
+export interface StubRequest {
+  /** which stub got it: 1 or 2 */
+  server: number;
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  bodyBytes: number;
+}
+
+/** Answers a request the stub got (after its body was read); the default answers 200 {} like a function would. */
+export type StubHandler = (req: IncomingMessage, res: ServerResponse, seen: StubRequest) => void;
+
+export interface EdgeHaproxy {
+  url: string;
+  /** every request the stubs got, health checks left out */
+  received: StubRequest[];
+  /** what the stubs answer from now on; their idle keep-alive connections are closed, so it starts afresh */
+  handle(handler: StubHandler): void;
+  stop(): Promise<void>;
+}
+
+const MAX_WAIT_STEPS = 200; // × 50 ms: a bound, not an expectation
+
+const answerJson: StubHandler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{}');
+};
+
+async function startStub(server: number, edge: { received: StubRequest[]; handler: StubHandler }): Promise<Server> {
+  const stub = createServer((req, res) => {
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    req.on('end', () => {
+      if (req.url === '/health-check') return answerJson(req, res, { server, method: req.method!, url: req.url, headers: req.headers, bodyBytes });
+      const seen = { server, method: req.method!, url: req.url!, headers: req.headers, bodyBytes };
+      edge.received.push(seen);
+      edge.handler(req, res, seen);
+    });
+  });
+  stub.listen(0, '127.0.0.1');
+  await once(stub, 'listening');
+  return stub;
+}
+
+async function untilRouted(url: string, haproxy: ChildProcess, stderr: () => string): Promise<void> {
+  for (let step = 0; ; step++) {
+    if (haproxy.exitCode !== null) throw new Error(`haproxy exited with ${haproxy.exitCode}: ${stderr()}`);
+    const status = await fetch(`${url}/health-check`)
+      .then(async (answer) => (await answer.arrayBuffer(), answer.status))
+      .catch(() => 0);
+    if (status === 200) return;
+    if (step >= MAX_WAIT_STEPS) throw new Error(`haproxy did not route to the stub backends: ${stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts HAProxy with haproxy.cfg and `env` (RATE_LIMIT_*, CORS_ORIGINS, MAX_BODY_BYTES...) before two stubs. */
+export async function startEdgeHaproxy(env: Record<string, string> = {}): Promise<EdgeHaproxy> {
+  const edge = { received: [] as StubRequest[], handler: answerJson };
+  const stubs = [await startStub(1, edge), await startStub(2, edge)];
+  const address = (stub: Server) => `127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  const port = await freePort();
+  const haproxy = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
+    env: { ...process.env, HAPROXY_ADDRESS: '127.0.0.1', PORT: String(port), STATS_PORT: String(await freePort()), BACKEND_1_ADDRESS: address(stubs[0]), BACKEND_2_ADDRESS: address(stubs[1]), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  haproxy.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = once(haproxy, 'exit');
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (haproxy.exitCode === null && haproxy.pid) {
+      process.kill(haproxy.pid, 'SIGTERM');
+      await exited;
+    }
+    for (const stub of stubs) {
+      stub.closeAllConnections();
+      await new Promise((r) => stub.close(r));
+    }
+  };
+  try {
+    await untilRouted(url, haproxy, () => stderr);
+    // Both servers UP, so a retry has somewhere to go: one health-check round-trip per server is enough.
+    await new Promise((r) => setTimeout(r, 1500));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const handle = (handler: StubHandler) => {
+    edge.handler = handler;
+    for (const stub of stubs) stub.closeIdleConnections();
+  };
+  return { url, received: edge.received, handle, stop };
+}
