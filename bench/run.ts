@@ -543,7 +543,7 @@ function autocannonVersion(): string {
   return (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'autocannon', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const PROFILED: ServiceName[] = ['app-backend-1', 'app-backend-2', 'weather-service'];
+const PROFILED: ServiceName[] = ['app-backend-1', 'app-backend-2', 'weather-service-1', 'weather-service-2'];
 
 /** Starts (first call) or stops and writes (second call) the CPU profiles of the stack's node services. */
 function toggleProfilers(stack: Stack): void {

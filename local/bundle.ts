@@ -1,10 +1,11 @@
 // Bundles every function of one serverless service in a single esbuild run, with the options its
 // serverless.yml gives serverless-esbuild, so all serverless-offline instances of a stack load the same
 // bundles (OFFLINE_PREBUILT). One run parses the shared modules once (the plugin bundles each function on
-// its own) and esbuild exits afterwards instead of staying resident in every instance.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+// its own) and esbuild exits afterwards instead of staying resident in every instance. In dev mode
+// (watchService) an incremental esbuild context rebuilds on each source change and marks it for local/dev-reload.cjs.
+import { existsSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, stop, type BuildOptions } from 'esbuild';
+import { build, context, stop, type BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
 
 interface ServiceYaml {
@@ -46,23 +47,82 @@ export function bundlePlan(serviceDir: string): { entryPoints: string[]; options
   };
 }
 
-/**
- * Bundles a service into outDir (which must lie inside the project, so externals resolve from its
- * node_modules), mirroring the source layout: functions/auth/register.ts → outDir/functions/auth/register.js.
- */
-export async function bundleService(serviceDir: string, outDir: string): Promise<{ entries: number; ms: number }> {
-  const started = Date.now();
+/** esbuild options for bundling a service into outDir, mirroring the source layout. */
+function serviceBuild(serviceDir: string, outDir: string): BuildOptions & { entryCount: number } {
   const { entryPoints, options } = bundlePlan(serviceDir);
-  rmSync(outDir, { recursive: true, force: true });
-  await build({
+  return {
     ...options,
     entryPoints: entryPoints.map((entry) => join(serviceDir, entry)),
     outbase: serviceDir,
     outdir: outDir,
     logLevel: 'error',
     absWorkingDir: serviceDir,
-  });
-  return { entries: entryPoints.length, ms: Date.now() - started };
+    entryCount: entryPoints.length,
+  };
+}
+
+/**
+ * Bundles a service into outDir (which must lie inside the project, so externals resolve from its
+ * node_modules), mirroring the source layout: functions/auth/register.ts → outDir/functions/auth/register.js.
+ */
+export async function bundleService(serviceDir: string, outDir: string): Promise<{ entries: number; ms: number }> {
+  const started = Date.now();
+  const { entryCount, ...options } = serviceBuild(serviceDir, outDir);
+  rmSync(outDir, { recursive: true, force: true });
+  await build(options);
+  return { entries: entryCount, ms: Date.now() - started };
+}
+
+/** The file a dev-mode rebuild rewrites last: instances watch it to drop the old bundles (local/dev-reload.cjs). */
+export const RELOAD_MARKER = '.reload';
+
+export interface BundleWatcher {
+  dispose(): Promise<void>;
+}
+
+/** Source changes that matter: TypeScript and JSON under the watched dirs, never a bundle or package output. */
+const isSource = (file: string) => /\.(ts|js|json)$/.test(file) && !/(^|\/)\.(esbuild|serverless)/.test(file);
+
+/**
+ * Bundles a service into outDir, then rebuilds it (esbuild's incremental context) whenever a source file under
+ * `watchDirs` changes, and rewrites the reload marker after each successful rebuild. Resolves after the first build.
+ */
+export async function watchService(serviceDir: string, outDir: string, watchDirs: string[], progress: (message: string) => void): Promise<BundleWatcher> {
+  const { entryCount, ...options } = serviceBuild(serviceDir, outDir);
+  rmSync(outDir, { recursive: true, force: true });
+  // Packages stay in node_modules (loaded once per instance): a rebuild then re-emits only our own code.
+  const ctx = await context({ ...options, packages: 'external' });
+  await ctx.rebuild();
+  let running: Promise<void> | undefined;
+  let again = false;
+  const rebuild = async () => {
+    const started = Date.now();
+    try {
+      await ctx.rebuild();
+      writeFileSync(join(outDir, RELOAD_MARKER), `${Date.now()}\n`);
+      progress(`rebuilt ${entryCount} functions of ${serviceDir} in ${Date.now() - started} ms`);
+    } catch {
+      progress(`rebuild of ${serviceDir} failed: the instances keep the previous bundles`);
+    }
+  };
+  // One rebuild at a time; changes that arrive meanwhile cause one more.
+  const schedule = () => {
+    if (running) return void (again = true);
+    running = rebuild().finally(() => {
+      running = undefined;
+      if (!again) return;
+      again = false;
+      schedule();
+    });
+  };
+  const watchers = watchDirs.map((dir) => watch(dir, { recursive: true }, (_event, file) => file && isSource(file) && schedule()));
+  return {
+    dispose: async () => {
+      for (const watcher of watchers) watcher.close();
+      await running;
+      await ctx.dispose();
+    },
+  };
 }
 
 /** Stops esbuild's helper process once every bundle is built (it would otherwise stay resident). */

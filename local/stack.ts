@@ -1,25 +1,36 @@
-// The whole system on one machine: embedded Postgres, the OpenWeatherMap stand-in, the weather service, two
-// app backend instances and HAProxy, started in parallel where safe and stopped in order, by pid.
-// `npm start` (local/start.ts), the stack tests and the benchmark all start it through startStack().
+// The whole system on one machine: embedded Postgres, the OpenWeatherMap stand-in, the weather service's and the
+// app backend's replicas (serverless-offline each) and HAProxy in front of both. The services are a table
+// (local/services.ts) run by a small supervisor (local/supervisor.ts); this file decides ports, directories and
+// environments. `npm start` (local/start.ts), `npm run dev`, the stack tests and the benchmark all start it here.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { localSecret } from '../layers/config/local-state';
-import { bundleDir, bundleService, stopBundler } from './bundle';
+import { bundleDir, bundleService, stopBundler, watchService, type BundleWatcher } from './bundle';
+import { writeHaproxyConfig } from './haproxy-config';
 import { migrateExternal } from './migrate';
+import { claimPidFile, releasePidFile, writePidFile } from './pid-file';
+import { commandLine, groupMembers } from './processes';
+import { backendName, local, serviceTable, weatherName, type InstancePorts, type StackPlan, type StackTasks } from './services';
 import { freePort } from './ports';
-import { commandLine, groupMembers, isAlive, ManagedProcess, signalGroup, sleep, type LogRouting } from './processes';
+import { Supervisor } from './supervisor';
+
+export { StackAlreadyRunning } from './pid-file';
+export { httpStatus } from './services';
 
 export const ROOT = resolve(__dirname, '..');
 
-/** Every process a stack may run, in start order; stop() goes through them in reverse. */
-export const SERVICE_NAMES = ['postgres', 'owm-standin', 'weather-service', 'app-backend-1', 'app-backend-2', 'haproxy'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** Every process a stack may run; replicas are numbered from 1. */
+export type ServiceName = 'postgres' | 'owm-standin' | 'haproxy' | `app-backend-${number}` | `weather-service-${number}`;
+
+/** The fewest backend instances: one can fail while the other serves. */
+export const MIN_BACKEND_REPLICAS = 2;
+export const DEFAULT_BACKEND_REPLICAS = 2;
+export const DEFAULT_WEATHER_REPLICAS = 2;
 
 export interface StackOptions {
-  /** Postgres data, postgres.json, the JWT secret and the pid file (default local/.data). */
+  /** Postgres data, postgres.json, the generated secrets, the pid file and HAProxy's config (default local/.data). */
   stateDir?: string;
   /** Where each process's output goes (default local/logs). */
   logDir?: string;
@@ -27,8 +38,12 @@ export interface StackOptions {
   port?: number;
   /** HAProxy's stats and metrics port (default 8404); 0 picks a free port. */
   statsPort?: number;
-  /** The weather service's port (default 4000); 0 picks a free port. */
+  /** The weather service's one URL for the backend, HAProxy's loopback balancer (default 4000); 0 picks a free port. */
   weatherPort?: number;
+  /** App backend instances (default 2, at least 2). */
+  backendReplicas?: number;
+  /** Weather service instances (default 2, at least 1). */
+  weatherReplicas?: number;
   /** Address HAProxy's API binds to (default 127.0.0.1). */
   address?: string;
   /** External Postgres: with both set, no embedded server is started (migrations still run). */
@@ -43,8 +58,12 @@ export interface StackOptions {
   haproxyConfig?: string;
   /** Largest request body HAProxy lets through (default 65536 bytes, the functions' own limit). */
   maxBodyBytes?: number;
+  /** Extra environment for HAProxy (the edge rules' settings: RATE_LIMIT_*, CORS_ORIGINS, MAX_BODY_BYTES, ...). */
+  haproxyEnv?: Record<string, string>;
   /** Extra environment for every service (e.g. JWT_SECRET, BCRYPT_COST, LOG_LEVEL). */
   env?: Record<string, string | undefined>;
+  /** Rebuild the bundles on change and reload them into the running instances (npm run dev). */
+  dev?: boolean;
   /** Names this stack's bundle folders (.esbuild-<tag>), so stacks running side by side keep apart. */
   tag?: string;
   /** How long to wait for everything to be healthy (default 180 s). */
@@ -59,8 +78,11 @@ export interface StackUrls {
   docs: string;
   stats: string;
   metrics: string;
+  /** The one URL the backend reaches the weather service by (HAProxy balancing the weather replicas). */
   weather: string;
-  backends: [string, string];
+  /** Each weather service instance, directly. */
+  weatherInstances: string[];
+  backends: string[];
   standIn?: string;
   postgres?: string;
 }
@@ -73,7 +95,7 @@ export interface Stack {
   stateDir: string;
   /** Milliseconds from startStack() to healthy. */
   startupMs: number;
-  /** Called when a process exits while the stack runs (not during stop()). */
+  /** Called when a process exits while the stack runs (not during stop() or restart()). */
   onUnexpectedExit(listener: (name: ServiceName, description: string) => void): void;
   /**
    * Stops one process (whatever state it is in) and starts it again with the same command, ports and data
@@ -83,80 +105,6 @@ export interface Stack {
   /** The key the generated stand-in accepts (tests check that it never leaks into logs or answers). */
   standInApiKey?: string;
   stop(): Promise<void>;
-}
-
-export class StackAlreadyRunning extends Error {
-  constructor(
-    readonly pid: number,
-    readonly urls: Partial<StackUrls> | undefined,
-    pidFile: string,
-  ) {
-    super(`the stack is already running (pid ${pid}${urls?.api ? `, ${urls.api}` : ''}); stop it with Ctrl-C in its terminal or \`kill ${pid}\` (pid file ${pidFile})`);
-    this.name = 'StackAlreadyRunning';
-  }
-}
-
-interface PidFile {
-  pid: number;
-  command: string;
-  startedAt: string;
-  urls?: Partial<StackUrls>;
-  processes: Record<string, { pid: number; command: string }>;
-}
-
-const pidFilePath = (stateDir: string) => join(stateDir, 'stack.json');
-
-/**
- * Claims the stack's pid file. A live owner means the stack runs: refuse. A dead owner (killed without
- * cleaning up) may have left processes behind: those still running the recorded command are stopped.
- */
-async function claimPidFile(stateDir: string, log: (message: string) => void): Promise<void> {
-  const file = pidFilePath(stateDir);
-  if (existsSync(file)) {
-    let previous: PidFile | undefined;
-    try {
-      previous = JSON.parse(readFileSync(file, 'utf8')) as PidFile;
-    } catch {
-      previous = undefined;
-    }
-    if (previous && isAlive(previous.pid) && commandLine(previous.pid) === previous.command) {
-      throw new StackAlreadyRunning(previous.pid, previous.urls, file);
-    }
-    const left = Object.entries(previous?.processes ?? {}).filter(([, proc]) => isAlive(proc.pid) && commandLine(proc.pid) === proc.command);
-    for (const [name, proc] of left) {
-      log(`stopping ${name} (pid ${proc.pid}), left over by a stack that did not stop cleanly`);
-      process.kill(proc.pid, 'SIGTERM');
-    }
-    // Postgres gets time for a clean shutdown; whatever still runs then is killed with its process group.
-    for (let waited = 0; left.some(([, proc]) => isAlive(proc.pid)) && waited < 10_000; waited += 200) await sleep(200);
-    for (const [, proc] of left) signalGroup(proc.pid, 'SIGKILL');
-    for (let waited = 0; left.some(([, proc]) => groupMembers(proc.pid).length > 0) && waited < 3000; waited += 100) await sleep(100);
-  }
-  writePidFile(stateDir, { processes: {} });
-}
-
-function writePidFile(stateDir: string, update: Partial<PidFile>): void {
-  const file = pidFilePath(stateDir);
-  let current: Partial<PidFile> = {};
-  if (existsSync(file)) current = JSON.parse(readFileSync(file, 'utf8')) as PidFile;
-  const next: PidFile = {
-    processes: {},
-    ...current,
-    ...update,
-    pid: process.pid,
-    command: commandLine(process.pid) ?? '',
-    startedAt: current.pid === process.pid && current.startedAt ? current.startedAt : new Date().toISOString(),
-  };
-  writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`);
-}
-
-function releasePidFile(stateDir: string): void {
-  const file = pidFilePath(stateDir);
-  try {
-    if ((JSON.parse(readFileSync(file, 'utf8')) as PidFile).pid === process.pid) rmSync(file, { force: true });
-  } catch {
-    // already gone
-  }
 }
 
 /** A port to listen on: the fixed one if it is free (else a message naming the setting), or a free one for 0. */
@@ -172,51 +120,127 @@ async function portFor(wanted: number, setting: string, address = '127.0.0.1'): 
   return wanted;
 }
 
-/** The status code of a GET, or undefined when nothing answers in time. */
-export function httpStatus(url: string, timeoutMs = 2000): Promise<number | undefined> {
-  return new Promise((resolveStatus) => {
-    const req = request(url, { method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
-      res.resume();
-      resolveStatus(res.statusCode);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolveStatus(undefined));
-    req.end();
-  });
+function replicaCount(value: number | undefined, fallback: number, minimum: number, setting: string): number {
+  const count = value ?? fallback;
+  if (!Number.isInteger(count) || count < minimum) throw new Error(`${setting} must be an integer of at least ${minimum}, got ${count}`);
+  return count;
 }
 
-/** The check state of each app backend server according to HAProxy's stats (UP, DOWN, "UP 1/2", ...). */
-export async function backendServerStates(statsUrl: string): Promise<Record<string, string>> {
-  const text = await new Promise<string>((resolveText, reject) => {
-    const req = request(`${statsUrl};csv`, { timeout: 2000, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolveText(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('stats page timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-  const [header, ...rows] = text.trim().split('\n');
-  const columns = header.replace(/^# /, '').split(',');
-  const status = columns.indexOf('status');
-  const states: Record<string, string> = {};
-  for (const row of rows) {
-    const cells = row.split(',');
-    if (cells[0] === 'app_backend' && cells[1] !== 'BACKEND') states[cells[1]] = cells[status];
-  }
-  return states;
+const instancePorts = async (count: number): Promise<InstancePorts[]> => {
+  const ports: InstancePorts[] = [];
+  for (let i = 0; i < count; i++) ports.push({ http: await freePort(), lambda: await freePort() });
+  return ports;
+};
+
+/** The edge rules' settings HAProxy reads, from the runner's environment and the caller's (explicit options win). */
+function haproxyEnvironment(options: StackOptions, plan: Pick<StackPlan, 'address' | 'apiPort' | 'statsPort' | 'weatherPort'>): NodeJS.ProcessEnv {
+  const extra = Object.entries(options.env ?? {}).filter(([key, value]) => value !== undefined && /^(RATE_LIMIT_|MAX_BODY_BYTES$|CORS_ORIGINS$)/.test(key));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(extra) };
+  if (options.rateLimit) Object.assign(env, { RATE_LIMIT_AUTH_REQUESTS: String(options.rateLimit.requests), RATE_LIMIT_AUTH_WINDOW_SECONDS: String(options.rateLimit.windowSeconds) });
+  if (options.maxBodyBytes !== undefined) env.MAX_BODY_BYTES = String(options.maxBodyBytes);
+  return { ...env, ...options.haproxyEnv, PORT: String(plan.apiPort), HAPROXY_ADDRESS: plan.address, STATS_PORT: String(plan.statsPort), WEATHER_PORT: String(plan.weatherPort) };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, deadline: number, signal?: AbortSignal): Promise<T> {
-  for (;;) {
-    if (signal?.aborted) throw new Error('startup aborted');
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
+/** The environment every function instance gets: the runner's, the caller's extras, the local state and secrets. */
+function functionEnvironment(options: StackOptions, stateDir: string, dev: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    LOCAL_STATE_DIR: stateDir,
+    // serverless-offline's per-request notice lines would otherwise land in the function logs.
+    SLS_LOG_LEVEL: 'warning',
+    OFFLINE_PREBUILT: 'true',
+    OFFLINE_RELOAD: dev ? 'true' : 'false',
+  };
+  for (const name of ['DATABASE_URL', 'WEATHER_DATABASE_URL', 'ESBUILD_WORK_FOLDER', 'HTTP_PORT', 'LAMBDA_PORT', 'OFFLINE_PREBUILT_DIR'] as const) delete env[name];
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  if (options.weatherDatabaseUrl) env.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
+  // Each service gets only its own secrets (the JWT secret goes to the backend alone: local/services.ts).
+  for (const name of ['JWT_SECRET', 'OPENWEATHER_API_KEY'] as const) delete env[name];
+  // Generated once into the state dir before the instances start (they would race to create it); the same
+  // credential goes to the backend (which sends it) and the weather service (which checks it).
+  env.WEATHER_SERVICE_TOKEN ||= localSecret({ LOCAL_STATE_DIR: stateDir }, 'weather-service-token');
+  return env;
+}
+
+/** Decides every port, directory and environment of the stack (nothing is started yet). */
+async function planStack(options: StackOptions, stateDir: string, tag: string): Promise<StackPlan> {
+  const address = options.address ?? '127.0.0.1';
+  const ports = {
+    address,
+    apiPort: await portFor(options.port ?? 8080, 'PORT', address),
+    statsPort: await portFor(options.statsPort ?? 8404, 'STATS_PORT'),
+    weatherPort: await portFor(options.weatherPort ?? 4000, 'WEATHER_HTTP_PORT'),
+  };
+  const backends = await instancePorts(replicaCount(options.backendReplicas, DEFAULT_BACKEND_REPLICAS, MIN_BACKEND_REPLICAS, 'BACKEND_REPLICAS'));
+  const weathers = await instancePorts(replicaCount(options.weatherReplicas, DEFAULT_WEATHER_REPLICAS, 1, 'WEATHER_REPLICAS'));
+  const externalDb = Boolean(options.databaseUrl && options.weatherDatabaseUrl);
+  const standInPort = options.openWeatherApiKey ? undefined : await freePort();
+  const dev = options.dev ?? false;
+  const haproxyConfigFile = writeHaproxyConfig(options.haproxyConfig ?? join(ROOT, 'haproxy.cfg'), join(stateDir, 'haproxy.cfg'), {
+    app_backend: backends.map((p, i) => ({ name: backendName(i), address: `127.0.0.1:${p.http}` })),
+    weather_service: weathers.map((p, i) => ({ name: weatherName(i), address: `127.0.0.1:${p.http}` })),
+  });
+  return {
+    root: ROOT,
+    stateDir,
+    ...ports,
+    backends,
+    weathers,
+    postgresPort: externalDb ? undefined : await freePort(),
+    standInPort,
+    baseEnv: { ...process.env, ...options.env },
+    serviceEnv: functionEnvironment(options, stateDir, dev),
+    jwtSecret: options.env?.JWT_SECRET || process.env.JWT_SECRET || localSecret({ LOCAL_STATE_DIR: stateDir }, 'jwt-secret'),
+    backendBundle: bundleDir(ROOT, tag),
+    weatherBundle: bundleDir(join(ROOT, 'functions', 'weather'), tag),
+    openWeather: {
+      apiKey: options.openWeatherApiKey || randomBytes(16).toString('hex'),
+      baseUrl: standInPort === undefined ? (options.openWeatherBaseUrl ?? '') : local(standInPort),
+    },
+    haproxyConfigFile,
+    haproxyEnv: haproxyEnvironment(options, ports),
+    dev,
+    readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
+    signal: options.signal,
+  };
+}
+
+/** Bundling (once, for every instance; in dev mode kept watching) and the external migrations, started at once. */
+function startTasks(plan: StackPlan, options: StackOptions, progress: (message: string) => void): StackTasks & { watchers: Promise<BundleWatcher[]> } {
+  const services: [string, string][] = [
+    [ROOT, plan.backendBundle],
+    [join(ROOT, 'functions', 'weather'), plan.weatherBundle],
+  ];
+  progress(plan.dev ? 'bundling the functions (watching for changes)' : 'bundling the functions');
+  const watchers = plan.dev ? Promise.all(services.map(([dir, out]) => watchService(dir, out, [join(ROOT, 'functions'), join(ROOT, 'layers')], progress))) : Promise.resolve([]);
+  const bundled = plan.dev
+    ? watchers.then(() => undefined)
+    : Promise.all(services.map(([dir, out]) => bundleService(dir, out))).then(async (results) => {
+        await stopBundler();
+        progress(`bundled ${results.reduce((n, b) => n + b.entries, 0)} functions in ${Math.max(...results.map((b) => b.ms))} ms`);
+      });
+  const migrated =
+    plan.postgresPort === undefined
+      ? migrateExternal({ app: options.databaseUrl!, weather: options.weatherDatabaseUrl! })
+      : Promise.resolve();
+  for (const task of [bundled, migrated, watchers]) task.catch(() => undefined); // awaited through the table
+  return { bundled: () => bundled, migrated: () => migrated, watchers };
+}
+
+function stackUrls(plan: StackPlan): StackUrls {
+  const api = local(plan.apiPort);
+  return {
+    api,
+    docs: `${api}/docs`,
+    stats: `${local(plan.statsPort)}/stats`,
+    metrics: `${local(plan.statsPort)}/metrics`,
+    weather: local(plan.weatherPort),
+    weatherInstances: plan.weathers.map((p) => local(p.http)),
+    backends: plan.backends.map((p) => local(p.http)),
+    standIn: plan.standInPort === undefined ? undefined : local(plan.standInPort),
+    postgres: plan.postgresPort === undefined ? undefined : `127.0.0.1:${plan.postgresPort}`,
+  };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -225,235 +249,54 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stateDir = resolve(options.stateDir ?? join(ROOT, 'local', '.data'));
   const logDir = resolve(options.logDir ?? join(ROOT, 'local', 'logs'));
   const tag = options.tag ?? 'stack';
-  const deadline = started + (options.readyTimeoutMs ?? 180_000);
-  const signal = options.signal;
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
   await claimPidFile(stateDir, progress);
-
-  const processes = new Map<ServiceName, ManagedProcess>();
-  const bundles = [bundleDir(ROOT, tag), bundleDir(join(ROOT, 'functions', 'weather'), tag)];
-  const exitListeners = new Set<(name: ServiceName, description: string) => void>();
-  // How each process was launched, so restart() can launch it again the same way.
-  const launches = new Map<ServiceName, Parameters<typeof launch>>();
-  const restarting = new Set<ServiceName>();
-  let stopping: Promise<void> | undefined;
-
-  const stop = () =>
-    (stopping ??= (async () => {
-      // Reverse start order: the ingress first (no new requests), the database last.
-      const order: [ServiceName[], NodeJS.Signals, number][] = [
-        [['haproxy'], 'SIGUSR1', 6000], // soft stop: finish what is in flight
-        [['app-backend-1', 'app-backend-2'], 'SIGTERM', 5000],
-        [['weather-service'], 'SIGTERM', 5000],
-        [['owm-standin'], 'SIGTERM', 3000],
-        [['postgres'], 'SIGTERM', 15_000],
-      ];
-      for (const [names, stopSignal, graceMs] of order) {
-        const group = names.map((name) => processes.get(name)).filter((p): p is ManagedProcess => p !== undefined);
-        if (group.length === 0) continue;
-        progress(`stopping ${names.join(', ')}`);
-        await Promise.all(group.map((p) => p.stop(stopSignal, graceMs)));
-      }
-      for (const dir of bundles) rmSync(dir, { recursive: true, force: true });
-      releasePidFile(stateDir);
-    })());
-
-  const launch = (name: ServiceName, command: string, args: string[], logs: LogRouting, env: NodeJS.ProcessEnv, cwd = ROOT, stdin = false) => {
-    const proc = new ManagedProcess(name, command, args, { cwd, env, logDir, logs, stdin });
-    processes.set(name, proc);
-    launches.set(name, [name, command, args, logs, env, cwd, stdin]);
-    void proc.exited.then((exit) => {
-      if (stopping || restarting.has(name)) return;
-      const description = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      for (const listener of exitListeners) listener(name, description);
-    });
-    writePidFile(stateDir, { processes: Object.fromEntries([...processes].map(([n, p]) => [n, { pid: p.pid, command: commandLine(p.pid) ?? '' }])) });
-    return proc;
-  };
-
-  /** Fails fast when a process dies or the caller aborts while we wait for it. */
-  const guard = <T>(what: Promise<T>, ...watched: ManagedProcess[]): Promise<T> =>
-    Promise.race([
-      what,
-      ...watched.map((p) =>
-        p.exited.then((exit) => {
-          throw new Error(`${p.name} ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} during startup; see ${relative(process.cwd(), p.errorLogFile ?? p.logFile)}:\n${p.recentOutput()}`);
-        }),
-      ),
-    ]);
-
+  let plan: StackPlan;
   try {
-    const address = options.address ?? '127.0.0.1';
-    const [apiPort, statsPort, weatherPort] = [
-      await portFor(options.port ?? 8080, 'PORT', address),
-      await portFor(options.statsPort ?? 8404, 'STATS_PORT'),
-      await portFor(options.weatherPort ?? 4000, 'WEATHER_HTTP_PORT'),
-    ];
-    const backendPorts = [await freePort(), await freePort()] as const;
-    const lambdaPorts = [await freePort(), await freePort(), await freePort()] as const;
-    const local = (port: number) => `http://127.0.0.1:${port}`;
-
-    const externalDb = Boolean(options.databaseUrl && options.weatherDatabaseUrl);
-    const serviceEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...options.env,
-      LOCAL_STATE_DIR: stateDir,
-      // serverless-offline's per-request notice lines would otherwise land in the function logs.
-      SLS_LOG_LEVEL: 'warning',
-      OFFLINE_PREBUILT: 'true',
-    };
-    for (const name of ['DATABASE_URL', 'WEATHER_DATABASE_URL', 'ESBUILD_WORK_FOLDER', 'HTTP_PORT', 'LAMBDA_PORT'] as const) delete serviceEnv[name];
-    if (options.databaseUrl) serviceEnv.DATABASE_URL = options.databaseUrl;
-    if (options.weatherDatabaseUrl) serviceEnv.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
-    // Generated once into the state dir before the instances start, so they cannot race to create it.
-    if (!serviceEnv.JWT_SECRET) localSecret({ LOCAL_STATE_DIR: stateDir }, 'jwt-secret');
-    if (!serviceEnv.WEATHER_SERVICE_TOKEN) localSecret({ LOCAL_STATE_DIR: stateDir }, 'weather-service-token');
-
-    const node = process.execPath;
-    const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-
-    // 1. Postgres and the stand-in start while the functions are bundled (once, for every instance).
-    let postgres: Promise<string | undefined> = Promise.resolve(undefined);
-    if (!externalDb) {
-      progress('starting embedded Postgres');
-      const pg = launch('postgres', node, ['--import', 'tsx', join(ROOT, 'local', 'postgres.ts'), '--state-dir', stateDir, '--port', String(await freePort()), '--exit-with-parent'], 'plain', { ...process.env, ...options.env }, ROOT, true);
-      postgres = guard(pg.waitForLine((line) => (line.startsWith('{"ready":true') ? (JSON.parse(line) as { port: number }).port : undefined)), pg).then((port) => `127.0.0.1:${port}`);
-    } else {
-      progress('migrating the external databases');
-      postgres = migrateExternal({ app: options.databaseUrl!, weather: options.weatherDatabaseUrl! }).then(() => undefined);
-    }
-
-    postgres.catch(() => undefined); // awaited below; a failure meanwhile must not count as unhandled
-
-    let standIn: Promise<string | undefined> = Promise.resolve(undefined);
-    const apiKey = options.openWeatherApiKey || randomBytes(16).toString('hex');
-    if (!options.openWeatherApiKey) {
-      progress('starting the OpenWeatherMap stand-in');
-      // The key travels in the environment, not on the command line (ps, the pid file).
-      const owm = launch('owm-standin', node, ['--import', 'tsx', join(ROOT, 'local', 'owm-standin.ts'), '--port', String(await freePort())], 'plain', { ...process.env, ...options.env, OPENWEATHER_API_KEY: apiKey });
-      standIn = guard(owm.waitForLine((line) => (line.startsWith('{"ready":true') ? (JSON.parse(line) as { url: string }).url : undefined)), owm);
-      standIn.catch(() => undefined);
-    }
-
-    progress('bundling the functions');
-    const bundled = await Promise.all([bundleService(ROOT, bundles[0]), bundleService(join(ROOT, 'functions', 'weather'), bundles[1])]);
-    await stopBundler();
-    progress(`bundled ${bundled.reduce((n, b) => n + b.entries, 0)} functions in ${Math.max(...bundled.map((b) => b.ms))} ms`);
-    if (signal?.aborted) throw new Error('startup aborted');
-
-    // 2. The backends need nothing at start (they read the database lazily); the weather service needs the upstream URL.
-    const backends = backendPorts.map((port, i) =>
-      launch(
-        `app-backend-${i + 1}` as ServiceName,
-        node,
-        [sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(port), '--lambdaPort', String(lambdaPorts[i])],
-        'json',
-        { ...serviceEnv, OFFLINE_PREBUILT_DIR: bundles[0], WEATHER_SERVICE_URL: local(weatherPort) },
-      ),
-    );
-    const upstream = await standIn;
-    const weather = launch(
-      'weather-service',
-      node,
-      [sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(weatherPort), '--lambdaPort', String(lambdaPorts[2])],
-      'json',
-      {
-        ...serviceEnv,
-        OFFLINE_PREBUILT_DIR: bundles[1],
-        WEATHER_HTTP_PORT: String(weatherPort),
-        WEATHER_LAMBDA_PORT: String(lambdaPorts[2]),
-        OPENWEATHER_API_KEY: apiKey,
-        OPENWEATHER_BASE_URL: upstream ?? options.openWeatherBaseUrl ?? '',
-      },
-      join(ROOT, 'functions', 'weather'),
-    );
-
-    progress('waiting for Postgres and the services to listen');
-    const postgresAddress = await postgres;
-    const listening = (url: string) => async () => ((await httpStatus(url)) !== undefined ? true : undefined);
-    await guard(
-      Promise.all([...backendPorts.map((port) => until(`${local(port)}`, listening(`${local(port)}/health-check`), deadline, signal)), until('the weather service', listening(`${local(weatherPort)}/health-check`), deadline, signal)]),
-      ...backends,
-      weather,
-    );
-
-    // 3. The ingress, once there is something behind it.
-    progress('starting HAProxy');
-    const rateLimit = options.rateLimit ?? { requests: 20, windowSeconds: 10 };
-    const haproxy = launch('haproxy', 'haproxy', ['-db', '-f', options.haproxyConfig ?? join(ROOT, 'haproxy.cfg')], 'files', {
-      ...process.env,
-      PORT: String(apiPort),
-      HAPROXY_ADDRESS: address,
-      STATS_PORT: String(statsPort),
-      BACKEND_1_ADDRESS: `127.0.0.1:${backendPorts[0]}`,
-      BACKEND_2_ADDRESS: `127.0.0.1:${backendPorts[1]}`,
-      RATE_LIMIT_AUTH_REQUESTS: String(rateLimit.requests),
-      RATE_LIMIT_AUTH_WINDOW_SECONDS: String(rateLimit.windowSeconds),
-      MAX_BODY_BYTES: String(options.maxBodyBytes ?? 65_536),
-    });
-    const api = local(apiPort);
-    const stats = `${local(statsPort)}/stats`;
-    await guard(until('GET /health-check through HAProxy to answer 200', async () => ((await httpStatus(`${api}/health-check`)) === 200 ? true : undefined), deadline, signal), haproxy, ...backends);
-    await guard(
-      until('both app backend instances to be UP in HAProxy', async () => {
-        const states = await backendServerStates(stats);
-        return states['app-backend-1'] === 'UP' && states['app-backend-2'] === 'UP' ? true : undefined;
-      }, deadline, signal),
-      haproxy,
-    );
-
-    const urls: StackUrls = {
-      api,
-      docs: `${api}/docs`,
-      stats,
-      metrics: `${local(statsPort)}/metrics`,
-      weather: local(weatherPort),
-      backends: [local(backendPorts[0]), local(backendPorts[1])],
-      standIn: upstream,
-      postgres: postgresAddress,
-    };
-    writePidFile(stateDir, { urls });
-    const pids: Partial<Record<ServiceName, number>> = Object.fromEntries([...processes].map(([name, p]) => [name, p.pid]));
-    const readyLine = (p: ManagedProcess) => p.waitForLine((line) => (line.startsWith('{"ready":true') ? true : undefined));
-    const answering = (url: string) => () => until(url, listening(url), Date.now() + 120_000);
-    const ready: Record<ServiceName, (p: ManagedProcess) => Promise<unknown>> = {
-      postgres: readyLine,
-      'owm-standin': readyLine,
-      'weather-service': answering(`${urls.weather}/health-check`),
-      'app-backend-1': answering(`${urls.backends[0]}/health-check`),
-      'app-backend-2': answering(`${urls.backends[1]}/health-check`),
-      haproxy: answering(`${api}/health-check`),
-    };
-    const restart = async (name: ServiceName) => {
-      const spec = launches.get(name);
-      if (!spec || stopping) throw new Error(`${name} is not part of this running stack`);
-      restarting.add(name);
-      try {
-        await processes.get(name)!.stop('SIGTERM', 3000);
-        const proc = launch(...spec);
-        await guard(ready[name](proc), proc);
-        pids[name] = proc.pid;
-        return proc.pid;
-      } finally {
-        restarting.delete(name);
-      }
-    };
-    return {
-      urls,
-      pids,
-      restart,
-      standInApiKey: options.openWeatherApiKey ? undefined : apiKey,
-      logFiles: Object.fromEntries([...processes].map(([name, p]) => [name, p.logFile])),
-      stateDir,
-      startupMs: Date.now() - started,
-      onUnexpectedExit: (listener) => exitListeners.add(listener),
-      stop,
-    };
+    plan = await planStack(options, stateDir, tag);
+  } catch (err) {
+    releasePidFile(stateDir);
+    throw err;
+  }
+  const tasks = startTasks(plan, options, progress);
+  const record = (running: ReadonlyMap<string, { pid: number }>) =>
+    writePidFile(stateDir, { processes: Object.fromEntries([...running].map(([name, p]) => [name, { pid: p.pid, command: commandLine(p.pid) ?? '' }])) });
+  const supervisor = new Supervisor(serviceTable(plan, tasks), logDir, record, progress);
+  const stop = async () => {
+    await supervisor.stop();
+    const watchers = await tasks.watchers.catch(() => []);
+    for (const watcher of watchers) await watcher.dispose();
+    if (watchers.length > 0) await stopBundler();
+    for (const dir of [plan.backendBundle, plan.weatherBundle]) rmSync(dir, { recursive: true, force: true });
+    releasePidFile(stateDir);
+  };
+  try {
+    progress(`starting ${supervisor.table.map((spec) => spec.name).join(', ')}`);
+    await supervisor.start(options.signal);
   } catch (err) {
     await stop();
     throw err;
   }
+  return runningStack(plan, supervisor, stop, options, Date.now() - started);
+}
+
+function runningStack(plan: StackPlan, supervisor: Supervisor, stop: () => Promise<void>, options: StackOptions, startupMs: number): Stack {
+  const urls = stackUrls(plan);
+  writePidFile(plan.stateDir, { urls: { ...urls } });
+  const running = () => [...supervisor.running] as [ServiceName, { pid: number; logFile: string }][];
+  const pids: Partial<Record<ServiceName, number>> = Object.fromEntries(running().map(([name, p]) => [name, p.pid]));
+  return {
+    urls,
+    pids,
+    logFiles: Object.fromEntries(running().map(([name, p]) => [name, p.logFile])),
+    stateDir: plan.stateDir,
+    startupMs,
+    standInApiKey: options.openWeatherApiKey ? undefined : plan.openWeather.apiKey,
+    onUnexpectedExit: (listener) => supervisor.onUnexpectedExit(listener as (name: string, description: string) => void),
+    restart: async (name) => (pids[name] = await supervisor.restart(name)),
+    stop,
+  };
 }
 
 /** Processes still alive in the groups a stack started (empty after stop()). */

@@ -112,21 +112,52 @@ class Counter {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
   sorted(): Count[] {
-    return [...this.counts]
-      .map(([key, count]) => ({ key, count }))
-      .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    return [...this.counts].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+  }
+}
+
+type Totals = Summary['totals'];
+interface EventCounters {
+  hitsByCity: Counter;
+  externalByCity: Counter;
+  loginsByUser: Counter;
+  failedByUser: Counter;
+}
+
+/** Adds one function log line's event to the totals and the per-city / per-user counters. */
+function countEvent(o: Observation, totals: Totals, c: EventCounters): void {
+  switch (o.event) {
+    case EVENTS.cacheHit.name:
+      totals.cacheHits += 1;
+      c.hitsByCity.add(o.city);
+      break;
+    case EVENTS.cacheMiss.name:
+      totals.cacheMisses += 1;
+      break;
+    case EVENTS.externalRequest.name:
+      totals.externalRequests += 1;
+      c.externalByCity.add(o.city);
+      break;
+    case EVENTS.loginSucceeded.name:
+      totals.logins += 1;
+      c.loginsByUser.add(o.username);
+      break;
+    case EVENTS.loginFailed.name:
+      totals.failedLogins += 1;
+      c.failedByUser.add(o.username);
+      break;
+    case EVENTS.userRegistered.name:
+      totals.registrations += 1;
+      break;
   }
 }
 
 /** Counts what the dashboard counts, over the lines whose timestamp falls in the window. */
 export function summarize(observations: Iterable<Observation>, window: Window, options: SummaryOptions = {}): Summary {
   const services = options.services?.length ? new Set(options.services) : undefined;
-  const hitsByCity = new Counter();
-  const externalByCity = new Counter();
-  const loginsByUser = new Counter();
-  const failedByUser = new Counter();
+  const counters: EventCounters = { hitsByCity: new Counter(), externalByCity: new Counter(), loginsByUser: new Counter(), failedByUser: new Counter() };
   const byBackend = new Counter();
-  const totals = { cacheHits: 0, cacheMisses: 0, externalRequests: 0, logins: 0, failedLogins: 0, registrations: 0, lines: 0, warningsAndErrors: 0 };
+  const totals: Totals = { cacheHits: 0, cacheMisses: 0, externalRequests: 0, logins: 0, failedLogins: 0, registrations: 0, lines: 0, warningsAndErrors: 0 };
   const http = { requests: 0, perSecond: 0, perSecondLastMinute: 0, client4xx: 0, server5xx: 0, byBackend: [] as Count[] };
   const lastMinute = Math.max(window.from, window.to - 60_000);
   let requestsLastMinute = 0;
@@ -143,30 +174,7 @@ export function summarize(observations: Iterable<Observation>, window: Window, o
     if (services && !services.has(o.service)) continue;
     totals.lines += 1;
     if (o.level === 'WARN' || o.level === 'ERROR' || o.level === 'CRITICAL') totals.warningsAndErrors += 1;
-    switch (o.event) {
-      case EVENTS.cacheHit.name:
-        totals.cacheHits += 1;
-        hitsByCity.add(o.city);
-        break;
-      case EVENTS.cacheMiss.name:
-        totals.cacheMisses += 1;
-        break;
-      case EVENTS.externalRequest.name:
-        totals.externalRequests += 1;
-        externalByCity.add(o.city);
-        break;
-      case EVENTS.loginSucceeded.name:
-        totals.logins += 1;
-        loginsByUser.add(o.username);
-        break;
-      case EVENTS.loginFailed.name:
-        totals.failedLogins += 1;
-        failedByUser.add(o.username);
-        break;
-      case EVENTS.userRegistered.name:
-        totals.registrations += 1;
-        break;
-    }
+    countEvent(o, totals, counters);
   }
 
   const seconds = Math.max(1, (window.to - window.from) / 1000);
@@ -176,10 +184,10 @@ export function summarize(observations: Iterable<Observation>, window: Window, o
   return {
     from: window.from,
     to: window.to,
-    cacheHitsByCity: hitsByCity.sorted(),
-    externalRequestsByCity: externalByCity.sorted(),
-    loginsByUsername: loginsByUser.sorted(),
-    failedLoginsByUsername: failedByUser.sorted(),
+    cacheHitsByCity: counters.hitsByCity.sorted(),
+    externalRequestsByCity: counters.externalByCity.sorted(),
+    loginsByUsername: counters.loginsByUser.sorted(),
+    failedLoginsByUsername: counters.failedByUser.sorted(),
     totals,
     http,
   };

@@ -192,8 +192,9 @@ const serviceVariable: VariableModel = {
 const half = { w: 12, h: 9 };
 const wide = { w: 12, h: 10 };
 
-export function buildDashboard(): Dashboard {
-  const panels: Array<Panel | RowPanel> = [
+/** The totals of the selected range, one number each. */
+function overviewPanels(): Array<Panel | RowPanel> {
+  return [
     row('Overview (selected range)'),
     stat('Requests', total(ACCESS), 'blue'),
     stat('4xx answers', `sum(count_over_time(${ACCESS} | json | status=~"4.." [$__range]))`, 'orange'),
@@ -203,7 +204,12 @@ export function buildDashboard(): Dashboard {
     stat('Upstream calls', total(eventSelector('externalRequest')), 'purple'),
     stat('Logins', total(eventSelector('loginSucceeded')), 'green'),
     stat('Failed logins', total(eventSelector('loginFailed')), 'red'),
+  ];
+}
 
+/** The weather cache and its upstream calls. */
+function weatherPanels(): Array<Panel | RowPanel> {
+  return [
     row('Weather service'),
     counts(
       SEED_PANELS.cacheHits,
@@ -241,7 +247,12 @@ export function buildDashboard(): Dashboard {
       'ms',
       { w: 24, h: 8 },
     ),
+  ];
+}
 
+/** Logins and failed logins, per username. */
+function userPanels(): Array<Panel | RowPanel> {
+  return [
     row('Users'),
     counts(
       SEED_PANELS.logins,
@@ -262,7 +273,12 @@ export function buildDashboard(): Dashboard {
       `${eventSelector('loginFailed')} | json | line_format "{{.username}} reason={{.reason}} request_id={{.request_id}}"`,
       half,
     ),
+  ];
+}
 
+/** The ingress's access log: rates, errors, latency. */
+function ingressPanels(): Array<Panel | RowPanel> {
+  return [
     row('Ingress (HAProxy access log)'),
     timeseries(
       'Request rate',
@@ -294,7 +310,12 @@ export function buildDashboard(): Dashboard {
       `${ACCESS} | json | status=~"[45].." | line_format "{{.status}} {{.method}} {{.path}} {{.duration_ms}}ms request_id={{.request_id}}"`,
       wide,
     ),
+  ];
+}
 
+/** Every shipped line, by service and level. */
+function allServicesPanels(): Array<Panel | RowPanel> {
+  return [
     row('All services'),
     timeseries(
       'Log lines by service and level',
@@ -305,6 +326,10 @@ export function buildDashboard(): Dashboard {
     ),
     logs('Warnings and errors', 'WARN and ERROR lines of the selected services.', `{service=~"$service", level=~"WARN|ERROR|CRITICAL"}`, wide),
   ];
+}
+
+export function buildDashboard(): Dashboard {
+  const panels = [...overviewPanels(), ...weatherPanels(), ...userPanels(), ...ingressPanels(), ...allServicesPanels()];
 
   return {
     uid: DASHBOARD_UID,
@@ -327,9 +352,7 @@ export function buildDashboard(): Dashboard {
 
 /** Every LogQL expression in the dashboard, with the title of its panel. */
 export function dashboardQueries(dashboard: Dashboard): Array<{ panel: string; expr: string }> {
-  return (dashboard.panels ?? []).flatMap((panel) =>
-    ((panel as Panel).targets ?? []).map((t) => ({ panel: panel.title ?? '', expr: String(t.expr) })),
-  );
+  return (dashboard.panels ?? []).flatMap((panel) => ((panel as Panel).targets ?? []).map((t) => ({ panel: panel.title ?? '', expr: String(t.expr) })));
 }
 
 export function renderDashboard(): string {

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import type { EmbeddedPostgresState } from '../../layers/config/local-state';
 import { childrenOf, groupMembers, isAlive, signalGroup } from '../../local/processes';
+import { parseReadyLine } from '../../local/processes';
 import { ROOT, startStack, type StackOptions, type StackUrls } from '../../local/stack';
 import { eventually } from '../support/stack';
 import { sleep } from '../support/traffic';
@@ -29,7 +30,7 @@ interface Attempt {
 
 /** Starts the runner in a process of its own (node itself, no tsx wrapper in between, so its pid is the runner). */
 async function startRunner(options: StackOptions) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'support', 'stack-process.ts'), JSON.stringify(options)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'stack-process.ts'), JSON.stringify(options)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,7 +38,8 @@ async function startRunner(options: StackOptions) {
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const ready = await new Promise<{ urls: StackUrls; pids: Record<string, number> }>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('{"ready":true')) resolve(JSON.parse(line));
+      const ready = parseReadyLine<{ urls: StackUrls; pids: Record<string, number> }>(line);
+      if (ready) resolve(ready);
     });
     child.once('exit', (code) => reject(new Error(`the stack runner exited with ${code}: ${stderr}`)));
   });

@@ -54,7 +54,7 @@ function postgresProcesses(): number[] {
 
 const signalAll = (pids: number[], signal: NodeJS.Signals) => pids.forEach((pid) => process.kill(pid, signal));
 
-const functionPids = () => (['app-backend-1', 'app-backend-2', 'weather-service'] as const).map((name) => [name, stack.pids[name]] as const);
+const functionPids = () => Object.entries(stack.pids).filter(([name]) => name.startsWith('app-backend-') || name.startsWith('weather-service-'));
 
 async function until(what: string, probe: () => Promise<boolean>, limitMs = 60_000): Promise<number> {
   const started = performance.now();

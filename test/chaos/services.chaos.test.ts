@@ -52,7 +52,9 @@ async function expectRestOfApiUnaffected() {
 }
 
 beforeAll(async () => {
+  // One weather replica: these scenarios freeze and kill "the" weather service (with two, HAProxy routes around one).
   stack = await startTestStack({
+    weatherReplicas: 1,
     rateLimit: { requests: 1_000_000, windowSeconds: 10 },
     env: { BCRYPT_COST: '4', WEATHER_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS) },
   });
@@ -136,7 +138,7 @@ describe('the weather upstream fails', () => {
 describe('the weather service fails', () => {
   test('frozen (accepts connections, never answers): /weather answers 504 problem+json at its 5 s deadline, the rest of the API is unaffected', async () => {
     const city = uniqueCity('Frozen');
-    signalGroup(stack.pids['weather-service']!, 'SIGSTOP');
+    signalGroup(stack.pids['weather-service-1']!, 'SIGSTOP');
     try {
       const answer = await get(weatherPath(city));
       expectProblem(answer, [504]);
@@ -145,15 +147,19 @@ describe('the weather service fails', () => {
       await expectRestOfApiUnaffected();
       console.log(`weather service frozen: /weather answered ${answer.status} after ${Math.round(answer.ms)} ms`);
     } finally {
-      signalGroup(stack.pids['weather-service']!, 'SIGCONT');
+      signalGroup(stack.pids['weather-service-1']!, 'SIGCONT');
     }
-    expect((await get(weatherPath(city))).status).toBe(200);
+    await eventually('HAProxy to take the weather service back', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined));
+    const after = await get(weatherPath(city));
+    expect([after.status, after.status === 200 ? '' : after.body]).toEqual([200, '']);
   });
 
   test('killed by its pid: /weather answers 503 problem+json at once, the rest of the API is unaffected, and it serves again once restarted', async () => {
-    const pid = stack.pids['weather-service']!;
+    const pid = stack.pids['weather-service-1']!;
     signalGroup(pid, 'SIGKILL');
     await eventually('the weather service to be gone', () => (isAlive(pid) ? undefined : true));
+    // Until its checks fail, HAProxy retries the dead address (1 s apart); once it is DOWN, the answer is immediate.
+    await eventually('HAProxy to take the weather service out', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined));
     const answers = await Promise.all(Array.from({ length: 10 }, () => get(weatherPath(uniqueCity('Gone')))));
     for (const answer of answers) {
       expectProblem(answer, [503]);
@@ -163,7 +169,8 @@ describe('the weather service fails', () => {
     console.log(`weather service killed: /weather answered ${JSON.stringify(tally(answers))}, slowest ${Math.round(Math.max(...answers.map((a) => a.ms)))} ms`);
 
     const started = performance.now();
-    await stack.restart('weather-service');
+    await stack.restart('weather-service-1');
+    await eventually('HAProxy to take the weather service back', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined));
     expect((await get(weatherPath(uniqueCity('Back')))).status).toBe(200);
     console.log(`weather service restarted and serving in ${Math.round(performance.now() - started)} ms`);
   });

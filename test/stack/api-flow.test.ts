@@ -1,7 +1,8 @@
 // The real stack (HAProxy → two serverless-offline backends → weather service → stand-in, Postgres),
 // used the way a client uses it: every request goes through HAProxy.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { startStack } from '../../local/stack';
 import { eventually, startTestStack, type TestStack } from '../support/stack';
 
@@ -9,9 +10,12 @@ jest.setTimeout(300_000);
 
 const RATE_LIMIT = { requests: 12, windowSeconds: 10 };
 let stack: TestStack;
+/** Registered first: the rate limit test below uses up the window for registrations. */
+let weatherUser: Awaited<ReturnType<typeof register>>;
 
 beforeAll(async () => {
   stack = await startTestStack({ rateLimit: RATE_LIMIT });
+  weatherUser = await register();
 });
 
 afterAll(async () => {
@@ -100,10 +104,13 @@ test('every request gets an X-Request-ID at the edge, returned to the client and
 });
 
 test('function log files hold only JSON lines; serverless-offline banners go to the .stderr.log files', () => {
-  for (const name of ['app-backend-1', 'app-backend-2', 'weather-service', 'haproxy']) {
-    const lines = readFileSync(`${stack.logDir}/${name}.log`, 'utf8').split('\n').filter(Boolean);
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  const weatherLogs = readdirSync(stack.logDir).filter((file) => /^weather-service-\d+\.log$/.test(file));
+  expect(weatherLogs.sort()).toEqual(['weather-service-1.log', 'weather-service-2.log']);
+  const read = (file: string) => readFileSync(`${stack.logDir}/${file}`, 'utf8').split('\n').filter(Boolean);
+  for (const name of ['app-backend-1', 'app-backend-2', 'haproxy']) expect(read(`${name}.log`).length).toBeGreaterThan(0);
+  expect(weatherLogs.flatMap(read).length).toBeGreaterThan(0);
+  for (const file of ['app-backend-1.log', 'app-backend-2.log', 'haproxy.log', ...weatherLogs]) {
+    for (const line of read(file)) expect(() => JSON.parse(line)).not.toThrow();
   }
   expect(readFileSync(`${stack.logDir}/app-backend-1.stderr.log`, 'utf8')).toContain('/health-check');
 });
@@ -147,4 +154,43 @@ test('past the limit, POST /token and POST /register answer 429 problem+json wit
   expect(register.status).toBe(429);
   // Only the password endpoints are limited.
   expect((await call('/health-check')).status).toBe(200);
+});
+
+/** Letters only: a city name the weather service accepts and the stand-in has never been asked for. */
+const freshCity = () => `Herd${[...randomBytes(8)].map((b) => String.fromCharCode(97 + (b % 26))).join('')}`;
+
+/** Local addresses listening on a TCP port, from /proc/net/tcp and tcp6 (hex address:port, state 0A = LISTEN). */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cells) => cells[3] === '0A' && cells[1]?.endsWith(`:${hexPort}`))
+      .map((cells) => cells[1].split(':')[0]),
+  );
+}
+
+test('the weather replicas sit behind HAProxy: 50 concurrent misses for one city through the API cost one upstream call, and both replicas answer', async () => {
+  const me = weatherUser;
+  const city = freshCity();
+  const answers = await Promise.all(Array.from({ length: 50 }, () => call(`/weather/${city}`, { headers: bearer(me.token) })));
+  expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+  const stats = (await (await fetch(`${stack.urls.standIn}/__standin/stats`)).json()) as { byCity: Record<string, number> };
+  expect(stats.byCity[city.toLowerCase()]).toBe(1);
+
+  const servedBy = await eventually('weather log lines from both replicas', () => {
+    const replicas = ['weather-service-1', 'weather-service-2'].filter((name) => stack.logLines(name).some((l) => l.city === city.toLowerCase()));
+    return replicas.length === 2 ? replicas : undefined;
+  });
+  expect(servedBy).toEqual(['weather-service-1', 'weather-service-2']);
+});
+
+test('the weather service and its balancer listen on loopback only, and the service credential is generated with mode 0600', () => {
+  const ports = [stack.urls.weather, ...stack.urls.weatherInstances].map((url) => Number(new URL(url).port));
+  expect(ports).toHaveLength(3);
+  // 0100007F is 127.0.0.1 as /proc/net/tcp prints it.
+  for (const port of ports) expect(listeningAddresses(port)).toEqual(['0100007F']);
+  expect(statSync(join(stack.stateDir, 'weather-service-token')).mode & 0o777).toBe(0o600);
 });

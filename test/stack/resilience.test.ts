@@ -15,7 +15,8 @@ let token: string;
 let userId: string;
 
 beforeAll(async () => {
-  stack = await startTestStack({ embeddedPostgres: true });
+  // The bursts come from one address: the per-address /weather limit (edge rules) is lifted for them.
+  stack = await startTestStack({ embeddedPostgres: true, haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' } });
   const username = `res_${randomBytes(5).toString('hex')}`;
   const password = 'long-enough-pw';
   const created = await fetch(`${stack.urls.api}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
@@ -28,8 +29,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Sends `total` GET /user/{id} requests, `concurrency` at a time; `onProgress` sees the completed count. */
-async function burst(total: number, concurrency: number, onProgress: (done: number) => void = () => undefined) {
+/** Sends `total` GET requests (default /user/{id}), `concurrency` at a time; `onProgress` sees the completed count. */
+async function burst(total: number, concurrency: number, onProgress: (done: number) => void = () => undefined, path = `/user/${userId}`) {
   let sent = 0;
   let done = 0;
   const failures: string[] = [];
@@ -37,7 +38,7 @@ async function burst(total: number, concurrency: number, onProgress: (done: numb
     while (sent < total) {
       sent++;
       try {
-        const answer = await fetch(`${stack.urls.api}/user/${userId}`, { headers: { authorization: `Bearer ${token}` } });
+        const answer = await fetch(`${stack.urls.api}${path}`, { headers: { authorization: `Bearer ${token}` } });
         await answer.arrayBuffer();
         if (answer.status !== 200) failures.push(`status ${answer.status}`);
       } catch (err) {
@@ -99,8 +100,36 @@ test('killing one instance by its pid during a burst of requests fails no client
   expect(servedBy).toEqual(new Set(['app-backend-1', 'app-backend-2']));
 });
 
+test('killing one weather replica during a burst of /weather requests fails no client request; restarted, it rejoins', async () => {
+  expect((await fetch(`${stack.urls.api}/weather/London`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  const victim = stack.pids['weather-service-1']!;
+  let killed = false;
+  const { sent, failures } = await burst(
+    300,
+    8,
+    (done) => {
+      if (!killed && done >= 75) {
+        killed = true;
+        process.kill(victim, 'SIGKILL');
+      }
+    },
+    '/weather/London',
+  );
+  expect(killed).toBe(true);
+  expect(sent).toBe(300);
+  expect(failures).toEqual([]);
+  await eventually('weather-service-1 to be DOWN', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined));
+
+  const pid = await stack.restart('weather-service-1');
+  expect(pid).not.toBe(victim);
+  await eventually('weather-service-1 to be UP again', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined));
+  const after = await burst(20, 2, undefined, '/weather/London');
+  expect(after.failures).toEqual([]);
+});
+
 test('stop() ends every process the stack started and frees every port', async () => {
-  const urls = [stack.urls.api, stack.urls.stats, stack.urls.weather, ...stack.urls.backends, stack.urls.standIn!, `http://${stack.urls.postgres}`];
+  const urls = [stack.urls.api, stack.urls.stats, stack.urls.weather, ...stack.urls.weatherInstances, ...stack.urls.backends, stack.urls.standIn!, `http://${stack.urls.postgres}`];
+  expect(Object.keys(stack.pids).sort()).toEqual(['app-backend-1', 'app-backend-2', 'haproxy', 'owm-standin', 'postgres', 'weather-service-1', 'weather-service-2']);
   expect(await isListening(stack.urls.api)).toBe(true);
   await stack.stop();
   expect(leftovers(stack.pids)).toEqual([]);

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseReadyLine } from '../../local/processes';
 
 export const ROOT = join(__dirname, '..', '..');
 export const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -30,7 +31,8 @@ export async function spawnReady<R = Record<string, unknown>>(
     new Promise<R>((resolveReady) => {
       // Other lines (JSON logs) may come first; the ready line is the one that says so.
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line.startsWith('{"ready":true')) resolveReady(JSON.parse(line) as R);
+        const ready = parseReadyLine<R & object>(line);
+        if (ready) resolveReady(ready);
       });
     }),
     exited.then(([code]) => {

@@ -1,6 +1,6 @@
 // Starts the real stack (local/stack.ts) for a test file: free ports, its own state and log dirs, and by
 // default the run's embedded Postgres as an "external" database (pass embeddedPostgres to start its own).
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settings } from '../../functions/deps';
@@ -9,7 +9,7 @@ import { startStack, type Stack, type StackOptions } from '../../local/stack';
 
 export interface TestStack extends Stack {
   logDir: string;
-  /** The JSON lines a service has written to its log so far. */
+  /** The JSON lines a service has written to its log so far; a group name (weather-service) reads all its replicas. */
   logLines(name: string): Record<string, any>[];
 }
 
@@ -39,10 +39,11 @@ export async function startTestStack(options: StackOptions & { embeddedPostgres?
     ...stack,
     logDir,
     logLines(name) {
-      const file = join(logDir, `${name}.log`);
-      if (!existsSync(file)) return [];
-      return readFileSync(file, 'utf8')
-        .split('\n')
+      if (!existsSync(logDir)) return [];
+      const replica = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+\\.log$`);
+      return readdirSync(logDir)
+        .filter((file) => file === `${name}.log` || replica.test(file))
+        .flatMap((file) => readFileSync(join(logDir, file), 'utf8').split('\n'))
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, any>);
     },

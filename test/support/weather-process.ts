@@ -4,12 +4,13 @@ import { weatherAppOptions } from '../../functions/weather/deps';
 import { weatherRoutes } from '../../functions/weather/routes';
 import { closeDatabases } from '../../layers/db/pool';
 import { buildApp } from '../../layers/http/app';
+import { announceReady } from '../../local/processes';
 
 async function main() {
   const app = await buildApp(weatherRoutes, weatherAppOptions);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
-  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` })}\n`);
+  announceReady({ url: `http://127.0.0.1:${port}` });
   const stop = async () => {
     await app.close();
     await closeDatabases();
