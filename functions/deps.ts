@@ -36,7 +36,8 @@ export const loginThrottle = loginThrottleStore(appDatabase, () => ({
   windowSeconds: settings().loginThrottleWindowSeconds,
   delaySeconds: settings().loginThrottleDelaySeconds,
 }));
-export const passwords = passwordHasher(() => ({
+// Pure: a function that never hashes drops the hasher, and with it any reference to bcrypt, from its bundle.
+export const passwords = /* @__PURE__ */ passwordHasher(() => ({
   cost: settings().bcryptCost,
   concurrency: settings().bcryptConcurrency,
   queueMax: settings().bcryptQueueMax,

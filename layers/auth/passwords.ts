@@ -1,7 +1,12 @@
 // Password hashing with bcrypt's async API (it runs on libuv's thread pool, off the event loop).
-import bcrypt from 'bcrypt';
+import type * as Bcrypt from 'bcrypt';
 import { passwordLengthProblem } from '../credentials';
 import { badRequest, HttpProblem } from '../problems';
+
+// Loaded on first use: a function that never hashes (health, users, weather) ships without the native addon.
+// `default` is the module object itself, as `require` gives it (the tests spy on its functions).
+let loaded: Promise<typeof Bcrypt> | undefined;
+const bcrypt = () => (loaded ??= import('bcrypt').then((m) => m.default));
 
 export interface BcryptSettings {
   cost: number;
@@ -77,7 +82,7 @@ export function passwordHasher(settings: () => BcryptSettings) {
     async hash(password: string): Promise<string> {
       const problem = passwordLengthProblem(password);
       if (problem) throw badRequest(problem);
-      return line.inLine(() => bcrypt.hash(password, settings().cost));
+      return line.inLine(async () => (await bcrypt()).hash(password, settings().cost));
     },
 
     /**
@@ -86,13 +91,13 @@ export function passwordHasher(settings: () => BcryptSettings) {
      */
     async verify(password: string, hash: string | undefined): Promise<boolean> {
       // A dummy hash refused by a full line is made again next time, not kept as a rejected promise.
-      dummyHash ??= line.inLine(() => bcrypt.hash('dummy password for timing', settings().cost)).catch((err: unknown) => {
+      dummyHash ??= line.inLine(async () => (await bcrypt()).hash('dummy password for timing', settings().cost)).catch((err: unknown) => {
         dummyHash = undefined;
         throw err;
       });
       const usable = passwordLengthProblem(password) === undefined;
       const against = hash ?? (await dummyHash);
-      const matches = await line.inLine(() => bcrypt.compare(usable ? password : '', against));
+      const matches = await line.inLine(async () => (await bcrypt()).compare(usable ? password : '', against));
       return matches && usable && hash !== undefined;
     },
 

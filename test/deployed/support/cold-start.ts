@@ -1,0 +1,105 @@
+// Cold starts of the packaged functions: each zip unpacked, a fresh Node 22 process per run, timed from
+// spawn to handler loaded (the runtime's first poll) and to its first answer. Used by the bench:
+//
+//   tsx test/deployed/support/cold-start.ts [--runs N] [--backend-dir DIR --weather-dir DIR]
+//
+// Without package dirs both services are packaged for stage ci, pointing at no database (port 9 refuses at
+// once), so a first request costs what the code costs. Prints one JSON object per function.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FunctionContainer } from './function-container';
+import { node22 } from './node22';
+import { packageService, readTemplate, ROOT, type DeployedFunction, type DeployedRoute } from './package-services';
+
+export interface ColdStartResult {
+  function: string;
+  zipBytes: number;
+  /** medians over the runs */
+  initMs: number;
+  firstAnswerMs: number;
+  runs: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** A v2 event for the function's first route, without credentials: every function answers it without a database. */
+export function firstRouteEvent(routes: DeployedRoute[], fn: DeployedFunction) {
+  const route = routes.find((r) => r.target === fn.alias);
+  const method = !route || route.method === '*' || route.method === 'ANY' ? 'GET' : route.method;
+  const path = (route?.path ?? '/').replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000').replace('{proxy+}', 'cold');
+  return {
+    version: '2.0',
+    routeKey: route ? `${route.method} ${route.path}` : '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { host: 'cold-start', 'content-type': 'application/json', 'x-request-id': 'cold-start' },
+    requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'cold-start' }, requestId: 'cold-start', routeKey: '$default', stage: '$default', timeEpoch: Date.now() },
+    ...(method === 'POST' ? { body: '{}' } : {}),
+    isBase64Encoded: false,
+  };
+}
+
+/** Times `runs` cold starts of every function, one process at a time (so they do not compete for the CPU). */
+export async function measureColdStarts(functions: DeployedFunction[], routes: DeployedRoute[], runs = 3): Promise<ColdStartResult[]> {
+  const nodeBinary = node22();
+  const base = mkdtempSync(join(tmpdir(), 'cold-start-'));
+  chmodSync(base, 0o755);
+  const results: ColdStartResult[] = [];
+  try {
+    for (const fn of functions) {
+      const init: number[] = [];
+      const first: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const container = new FunctionContainer(fn, join(base, `${fn.alias}-${run}`), nodeBinary);
+        await container.deploy();
+        await container.invoke(firstRouteEvent(routes, fn));
+        await container.stop();
+        if (container.coldStart) {
+          init.push(container.coldStart.initMs);
+          first.push(container.coldStart.firstAnswerMs);
+        }
+      }
+      results.push({ function: fn.name, zipBytes: statSync(fn.zip).size, initMs: Math.round(median(init)), firstAnswerMs: Math.round(median(first)), runs: init.length });
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function packagedServices(out: string) {
+  const nowhere = 'postgres://cold:start@127.0.0.1:9/none';
+  const secret = randomBytes(32).toString('base64url');
+  const env: NodeJS.ProcessEnv = { ...process.env, JWT_SECRET: secret, WEATHER_SERVICE_TOKEN: secret, WEATHER_SERVICE_URL: 'http://127.0.0.1:9', OPENWEATHER_API_KEY: 'cold-start', OPENWEATHER_BASE_URL: 'http://127.0.0.1:9' };
+  delete env.LOCAL_STATE_DIR;
+  return Promise.all([
+    packageService(ROOT, join(out, 'backend'), 'ci', { ...env, DATABASE_URL: nowhere }),
+    packageService(join(ROOT, 'functions', 'weather'), join(out, 'weather'), 'ci', { ...env, WEATHER_DATABASE_URL: nowhere }),
+  ]);
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'backend-dir': { type: 'string' }, 'weather-dir': { type: 'string' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  const given = values['backend-dir'] && values['weather-dir'];
+  const out = given ? '' : mkdtempSync(join(tmpdir(), 'cold-start-package-'));
+  try {
+    const services = given ? [readTemplate(values['backend-dir']!), readTemplate(values['weather-dir']!)] : await packagedServices(out);
+    for (const service of services) {
+      for (const result of await measureColdStarts(service.functions, service.routes, runs)) process.stdout.write(`${JSON.stringify(result)}\n`);
+    }
+  } finally {
+    if (out) rmSync(out, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
