@@ -163,11 +163,12 @@ function scaleSections(report: BenchReport): string[] {
   }
   const cs = report.coldStarts;
   if (cs) {
-    lines.push('', `## Cold starts (packaged zips, fresh node process each, median of ${cs.repeats})`, '',
-      'ms since the process started: handler loaded, first API Gateway v2 event answered; ratio = answered / the floor\'s answered.', '',
-      '| service | function | zip KB | loaded ms | answered ms | status | ratio to floor |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-      `| floor | ${cs.floor.fn} | – | ${cs.floor.loadedMs} | ${cs.floor.answeredMs} | ${cs.floor.status ?? '–'} | 1.00 |`,
-      ...cs.functions.map((f) => `| ${f.service} | ${f.fn} | ${f.zipBytes === undefined ? '–' : Math.round(f.zipBytes / 1024)} | ${f.loadedMs} | ${f.answeredMs} | ${f.status ?? '–'} | ${num(f.ratioToFloor, 2)} |`),
+    const kb = (bytes: number | undefined) => (bytes === undefined ? '–' : Math.round(bytes / 1024));
+    lines.push('', `## Cold starts (packaged zips for stage ci, fresh Node 22 process each behind a Runtime API, median of ${cs.repeats})`, '',
+      'ms since the process was spawned: handler loaded (first poll), first API Gateway v2 event answered (test/deployed/support/cold-start.ts); ratio = answered / the floor\'s answered.', '',
+      '| service | function | zip KB | loaded ms | answered ms | ratio to floor |', '| --- | --- | ---: | ---: | ---: | ---: |',
+      `| floor | ${cs.floor.fn} | ${kb(cs.floor.zipBytes)} | ${cs.floor.loadedMs} | ${cs.floor.answeredMs} | 1.00 |`,
+      ...cs.functions.map((f) => `| ${f.service} | ${f.fn} | ${kb(f.zipBytes)} | ${f.loadedMs} | ${f.answeredMs} | ${num(f.ratioToFloor, 2)} |`),
       ...cs.failures.map((f) => `\nnot measured: ${f}`));
   }
   return lines;

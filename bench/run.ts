@@ -116,9 +116,9 @@ async function bench(options: Options, cleanups: (() => Promise<void>)[], starte
   if (options.profile) toggleProfilers(target.pids); // second signal: stop and write
   if (options.profile) return writeProfiles(target.pids, join(ctx.scratch, 'profiles'), report.startedAt, report.scenarios);
   if (target.stats) report.stack.ingressConnections = await ingressReuse(target.stats);
-  // cold starts read the main stack's database; then it is done and the replica stacks get the machine to themselves
-  if (options.scenarios.includes('cold-starts')) await runColdStarts(run);
+  // the main stack is done: the cold starts (no database) and the replica stacks get the machine to themselves
   await target.stop();
+  if (options.scenarios.includes('cold-starts')) await runColdStarts(run);
   if (options.scenarios.includes('replicas')) await runReplicas(run);
   report.machine.loadAverage.after = Math.round(loadavg()[0] * 100) / 100;
   report.targets = targets(report);

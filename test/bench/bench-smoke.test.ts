@@ -1,5 +1,5 @@
 // Smoke checks of the bench's parts without a stack (nothing here is timed): options, the stats parser, the load
-// generator against a real local server, the runtime-cost probe, the cold-start probe on the floor bundle, and the
+// generator against a real local server, the runtime-cost probe, the cold-start floor measured the as-deployed way, and the
 // report with its targets. `npm run bench -- --quick` is the smoke run of the whole bench against a stack.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,10 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { parseOptions, SCENARIO_IDS } from '../../bench/options';
 import { reportMarkdown, type BenchReport } from '../../bench/report';
 import { runLoad } from '../../bench/requests';
+import { measureFloor } from '../../bench/scenarios/cold-starts';
 import { targets } from '../../bench/targets';
 import { parseStatsCsv, serverRows } from '../../local/haproxy-stats';
 
@@ -69,19 +69,17 @@ describe('bench probes', () => {
     expect(out.ms).toBeGreaterThan(0);
   }, 30_000);
 
-  it('the cold-start probe loads a bundled handler in a fresh process and gets its first answer', async () => {
+  it('the cold-start floor, packaged like the functions, loads and answers in a fresh Node 22 process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cold-start-floor-'));
     try {
-      await build({ entryPoints: [join(ROOT, 'bench', 'cold-start-floor.ts')], outfile: join(dir, 'floor.js'), bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
-      const event = { version: '2.0', routeKey: 'GET /health-check', rawPath: '/health-check', rawQueryString: '', headers: { host: 'x' }, isBase64Encoded: false, requestContext: { http: { method: 'GET', path: '/health-check', sourceIp: '127.0.0.1' } } };
-      const { stdout } = await run(process.execPath, [join(ROOT, 'bench', 'cold-start-probe.cjs'), dir, 'floor.handler', JSON.stringify(event)], { cwd: dir });
-      const out = JSON.parse(stdout.trim()) as { loadedMs: number; answeredMs: number; status: number };
-      expect(out.status).toBe(200);
-      expect(out.answeredMs).toBeGreaterThanOrEqual(out.loadedMs);
+      const floor = await measureFloor(dir, 1);
+      expect(floor.zipBytes).toBeGreaterThan(0);
+      expect(floor.loadedMs).toBeGreaterThan(0);
+      expect(floor.answeredMs).toBeGreaterThanOrEqual(floor.loadedMs);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('bench report', () => {

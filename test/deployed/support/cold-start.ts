@@ -70,7 +70,8 @@ export async function measureColdStarts(functions: DeployedFunction[], routes: D
   return results;
 }
 
-async function packagedServices(out: string) {
+/** Both services packaged for stage ci with every secret set, pointing at no database (port 9 refuses at once). */
+export async function packagedServices(out: string) {
   const nowhere = 'postgres://cold:start@127.0.0.1:9/none';
   const secret = randomBytes(32).toString('base64url');
   const env: NodeJS.ProcessEnv = { ...process.env, JWT_SECRET: secret, WEATHER_SERVICE_TOKEN: secret, WEATHER_SERVICE_URL: 'http://127.0.0.1:9', OPENWEATHER_API_KEY: 'cold-start', OPENWEATHER_BASE_URL: 'http://127.0.0.1:9' };
