@@ -56,6 +56,8 @@ beforeAll(async () => {
   stack = await startTestStack({
     weatherReplicas: 1,
     rateLimit: { requests: 1_000_000, windowSeconds: 10 },
+    // The load loops come from one address: the edge's per-address /weather limit would answer them 429.
+    haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' },
     env: { BCRYPT_COST: '4', WEATHER_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS) },
   });
   const username = `svc_${randomBytes(5).toString('hex')}`;
@@ -177,7 +179,7 @@ describe('the weather service fails', () => {
 });
 
 describe('a backend instance dies', () => {
-  test('killed (SIGKILL) under load: zero failed client requests; restarted, it rejoins and serves again', async () => {
+  test('killed (SIGKILL) under load: zero failed reads, at most the logins in flight lost; restarted, it rejoins and serves again', async () => {
     const mix = (): TrafficRequest[] => [
       { name: 'user', path: `/user/${me.id}`, init: auth() },
       { name: 'users', path: '/users?limit=5', init: auth() },
@@ -211,7 +213,11 @@ describe('a backend instance dies', () => {
         `HAProxy took it out after ${Math.round(outAfter)} ms; restarted and UP in HAProxy after ${Math.round(backAfter)} ms; ` +
         `it served ${servedByRestarted} requests in the next 2 s; ${JSON.stringify(tally(samples))}`,
     );
-    expect(failed.map((s) => `${s.name} ${s.status || s.error}: ${s.body.slice(0, 120)}`)).toEqual([]);
+    // Reads are replayed on the other instance; a POST /token already sent to the killed one is not (docs/ingress.md:
+    // a replay would run bcrypt twice), so only the logins in flight at the kill may fail, at most one per client.
+    const failedReads = failed.filter((s) => s.name !== 'token');
+    expect(failedReads.map((s) => `${s.name} ${s.status || s.error}: ${s.body.slice(0, 120)}`)).toEqual([]);
+    expect(failed.length - failedReads.length).toBeLessThanOrEqual(8);
     expect(servedByRestarted).toBeGreaterThan(0);
   });
 });
