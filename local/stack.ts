@@ -27,7 +27,8 @@ export type ServiceName = 'postgres' | 'owm-standin' | 'haproxy' | `app-backend-
 /** The fewest backend instances: one can fail while the other serves. */
 export const MIN_BACKEND_REPLICAS = 2;
 export const DEFAULT_BACKEND_REPLICAS = 2;
-export const DEFAULT_WEATHER_REPLICAS = 2;
+/** Measured on 2 cores (npm run bench, replicas): cached weather 707 req/s with 1 instance, 606 with 2, 572 with 3. */
+export const DEFAULT_WEATHER_REPLICAS = 1;
 /** V8's old-space cap of each serverless-offline instance: it holds garbage up to the default cap otherwise (docs/benchmarks.md). */
 export const DEFAULT_INSTANCE_MAX_OLD_SPACE_MB = 160;
 export const MIN_INSTANCE_MAX_OLD_SPACE_MB = 64;

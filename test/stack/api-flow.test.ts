@@ -14,7 +14,7 @@ let stack: TestStack;
 let weatherUser: Awaited<ReturnType<typeof register>>;
 
 beforeAll(async () => {
-  stack = await startTestStack({ rateLimit: RATE_LIMIT });
+  stack = await startTestStack({ rateLimit: RATE_LIMIT, weatherReplicas: 2 });
   weatherUser = await register();
 });
 

@@ -16,7 +16,7 @@ let userId: string;
 
 beforeAll(async () => {
   // The bursts come from one address: the per-address /weather limit (edge rules) is lifted for them.
-  stack = await startTestStack({ embeddedPostgres: true, haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' } });
+  stack = await startTestStack({ embeddedPostgres: true, weatherReplicas: 2, haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' } });
   const username = `res_${randomBytes(5).toString('hex')}`;
   const password = 'long-enough-pw';
   const created = await fetch(`${stack.urls.api}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
