@@ -2,9 +2,7 @@
 import { parseArgs } from 'node:util';
 
 /** Every scenario, in the order a full run measures them. */
-export const SCENARIO_IDS = [
-  'runtime', 'weather-hit', 'user-get', 'health', 'token', 'cold-burst', 'memory', 'cores', 'replicas', 'cold-starts',
-] as const;
+export const SCENARIO_IDS = ['runtime', 'weather-hit', 'user-get', 'health', 'token', 'cold-burst', 'memory', 'cores', 'replicas', 'cold-starts'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface Options {
@@ -40,11 +38,23 @@ export const USAGE = `npm run bench [-- options]
   --memory-load S --memory-rest S           the memory scenario (default 120 and 60; --quick 20 and 10)`;
 
 const OPTIONS = {
-  help: { type: 'boolean' }, quick: { type: 'boolean' }, duration: { type: 'string' }, warmup: { type: 'string' },
-  connections: { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' }, 'no-baseline': { type: 'boolean' },
-  'no-cold': { type: 'boolean' }, url: { type: 'string' }, 'standin-url': { type: 'string' }, profile: { type: 'boolean' },
-  'offline-mode': { type: 'string' }, 'node-options': { type: 'string' }, keep: { type: 'boolean' },
-  'memory-load': { type: 'string' }, 'memory-rest': { type: 'string' },
+  help: { type: 'boolean' },
+  quick: { type: 'boolean' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  connections: { type: 'string' },
+  only: { type: 'string' },
+  skip: { type: 'string' },
+  'no-baseline': { type: 'boolean' },
+  'no-cold': { type: 'boolean' },
+  url: { type: 'string' },
+  'standin-url': { type: 'string' },
+  profile: { type: 'boolean' },
+  'offline-mode': { type: 'string' },
+  'node-options': { type: 'string' },
+  keep: { type: 'boolean' },
+  'memory-load': { type: 'string' },
+  'memory-rest': { type: 'string' },
 } as const;
 
 function number(raw: string | undefined, name: string, fallback: number, min: number): number {
@@ -55,7 +65,10 @@ function number(raw: string | undefined, name: string, fallback: number, min: nu
 
 function scenarioList(raw: string | undefined, name: string): ScenarioId[] | undefined {
   if (raw === undefined) return undefined;
-  const ids = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = ids.filter((id) => !(SCENARIO_IDS as readonly string[]).includes(id));
   if (unknown.length) throw new Error(`--${name}: unknown scenario ${unknown.join(', ')} (known: ${SCENARIO_IDS.join(', ')})`);
   return ids as ScenarioId[];

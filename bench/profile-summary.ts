@@ -120,9 +120,7 @@ export function summarizeProfile(file: string, top = 20): ProfileSummary {
       .sort((a, b) => b.ms - a.ms)
       .slice(0, top)
       .map((f) => ({ ...f, ms: round(f.ms), percent: pct(f.ms) })),
-    owners: [...owners.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .map(([owner, ms]) => ({ owner, ms: round(ms), percent: pct(ms) })),
+    owners: [...owners.entries()].sort((a, b) => b[1] - a[1]).map(([owner, ms]) => ({ owner, ms: round(ms), percent: pct(ms) })),
   };
 }
 

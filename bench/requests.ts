@@ -7,8 +7,26 @@ import { ROOT } from './context';
 import type { LoadResult, LoadSpec } from './load';
 
 export const WARM_CITIES = [
-  'London', 'Paris', 'Berlin', 'Madrid', 'Rome', 'Tokyo', 'Oslo', 'Lisbon', 'Vienna', 'Prague',
-  'Warsaw', 'Dublin', 'Athens', 'Helsinki', 'Stockholm', 'Copenhagen', 'Zürich', 'São Paulo', 'Москва', 'New York',
+  'London',
+  'Paris',
+  'Berlin',
+  'Madrid',
+  'Rome',
+  'Tokyo',
+  'Oslo',
+  'Lisbon',
+  'Vienna',
+  'Prague',
+  'Warsaw',
+  'Dublin',
+  'Athens',
+  'Helsinki',
+  'Stockholm',
+  'Copenhagen',
+  'Zürich',
+  'São Paulo',
+  'Москва',
+  'New York',
 ];
 
 export const cityPath = (city: string) => `/weather/${encodeURIComponent(city)}`;

@@ -60,10 +60,29 @@ function emptyReport(ctx: BenchContext, target: StackUnderTest, loadBefore: numb
   const own = !options.url;
   return {
     startedAt: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model.trim() ?? '?', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage: { before: Math.round(loadBefore * 100) / 100 } },
-    settings: { connections: options.connections, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, bcryptCost: BCRYPT_COST, quick: options.quick, scenarios: options.scenarios },
+    machine: {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model.trim() ?? '?',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverage: { before: Math.round(loadBefore * 100) / 100 },
+    },
+    settings: {
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      bcryptCost: BCRYPT_COST,
+      quick: options.quick,
+      scenarios: options.scenarios,
+    },
     loadGenerator: `autocannon ${autocannonVersion()} in a child process (one thread, ${options.connections} keep-alive connections) on the same ${availableParallelism()}-core machine, competing with the servers for CPU`,
-    stack: { url: target.api, startedByBench: own, startupSeconds: target.startupMs === undefined ? undefined : Math.round(target.startupMs / 100) / 10, offlineMode: own ? options.offlineMode : 'as configured', rateLimits: own ? { ...RATE_LIMITS_RAISED, ...STACK_LIMITS_RAISED } : 'as configured' },
+    stack: {
+      url: target.api,
+      startedByBench: own,
+      startupSeconds: target.startupMs === undefined ? undefined : Math.round(target.startupMs / 100) / 10,
+      offlineMode: own ? options.offlineMode : 'as configured',
+      rateLimits: own ? { ...RATE_LIMITS_RAISED, ...STACK_LIMITS_RAISED } : 'as configured',
+    },
     scenarios: [],
     coldBurst: {},
     targets: [],
@@ -76,7 +95,12 @@ async function prepare(ctx: BenchContext): Promise<Run> {
   const loadBefore = loadavg()[0];
   const stackEnv = stackEnvironment(ctx);
   const { url, standInUrl, baseline, profile } = ctx.options;
-  if (!url) say(`limits raised for the bench's stacks: ${Object.entries({ ...RATE_LIMITS_RAISED, ...STACK_LIMITS_RAISED }).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (!url)
+    say(
+      `limits raised for the bench's stacks: ${Object.entries({ ...RATE_LIMITS_RAISED, ...STACK_LIMITS_RAISED })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   const upstream: Upstream | undefined = url ? undefined : await startUpstream(ctx);
   const target = upstream ? await startOwnStack(ctx, '', upstream, stackEnv) : runningStack(url!, standInUrl);
   if (url) {
@@ -90,7 +114,7 @@ async function prepare(ctx: BenchContext): Promise<Run> {
   await warmCities(target.api, user.token);
   const run: Run = { ctx, target, upstream, user, stackEnv, report };
   if (baseline && !profile && ctx.options.scenarios.some((id) => LOAD_SCENARIOS.some((s) => s.id === id) || id === 'cold-burst')) {
-    if (!target.stateDir) ctx.notes.push('No baseline: the running stack\'s state dir (postgres.json, JWT secret) was not found; set LOCAL_STATE_DIR.');
+    if (!target.stateDir) ctx.notes.push("No baseline: the running stack's state dir (postgres.json, JWT secret) was not found; set LOCAL_STATE_DIR.");
     else {
       say('starting the direct baseline (one plain fastify process per service)...');
       run.direct = await startDirect(ctx, target.stateDir, upstream);
@@ -100,7 +124,10 @@ async function prepare(ctx: BenchContext): Promise<Run> {
 }
 
 const ON_MAIN_STACK: Partial<Record<ScenarioId, (run: Run) => Promise<void>>> = {
-  runtime: runRuntime, 'cold-burst': runColdBurst, memory: runMemory, cores: runCores,
+  runtime: runRuntime,
+  'cold-burst': runColdBurst,
+  memory: runMemory,
+  cores: runCores,
 };
 
 async function bench(options: Options, cleanups: (() => Promise<void>)[], startedGroups: Set<number>): Promise<void> {

@@ -28,7 +28,13 @@ try {
   }
   const ms = performance.now() - started;
   const { rss, heapUsed } = process.memoryUsage();
-  const out = { invocations: count, ms: Math.round(ms), perSecondK: Math.round(count / ms), rssMb: Math.round(rss / 2 ** 20), heapMb: Math.round(heapUsed / 2 ** 20) };
+  const out = {
+    invocations: count,
+    ms: Math.round(ms),
+    perSecondK: Math.round(count / ms),
+    rssMb: Math.round(rss / 2 ** 20),
+    heapMb: Math.round(heapUsed / 2 ** 20),
+  };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -44,7 +44,13 @@ export async function startUpstream(ctx: BenchContext): Promise<Upstream> {
 export type Replicas = Pick<StackOptions, 'backendReplicas' | 'weatherReplicas'>;
 
 /** Starts a stack of its own: free ports, a throw-away state dir, the edge's rate limits raised. */
-export async function startOwnStack(ctx: BenchContext, name: string, upstream: Upstream, env: Record<string, string>, replicas: Replicas = {}): Promise<StackUnderTest> {
+export async function startOwnStack(
+  ctx: BenchContext,
+  name: string,
+  upstream: Upstream,
+  env: Record<string, string>,
+  replicas: Replicas = {},
+): Promise<StackUnderTest> {
   say(`starting a stack${name ? ` (${name})` : ''}: free ports, throw-away state dir...`);
   const options: StackOptions = {
     stateDir: join(ctx.scratch, `state${name ? `-${name}` : ''}`),
@@ -68,7 +74,16 @@ export async function startOwnStack(ctx: BenchContext, name: string, upstream: U
   const stop = () => (stopped ??= stack.stop());
   ctx.cleanups.push(stop);
   say(`stack healthy in ${(stack.startupMs / 1000).toFixed(1)} s at ${stack.urls.api}`);
-  return { api: stack.urls.api, stats: stack.urls.stats, standInUrl: upstream.url, pids: { ...pids, 'owm-standin': upstream.process.pid }, startupMs: stack.startupMs, stateDir: stack.stateDir, own: stack, stop };
+  return {
+    api: stack.urls.api,
+    stats: stack.urls.stats,
+    standInUrl: upstream.url,
+    pids: { ...pids, 'owm-standin': upstream.process.pid },
+    startupMs: stack.startupMs,
+    stateDir: stack.stateDir,
+    own: stack,
+    stop,
+  };
 }
 
 /** A stack started by `npm start`: its pid file (local/.data/stack.json) names its processes and stand-in. */
@@ -78,7 +93,10 @@ export function runningStack(url: string, standIn: string | undefined): StackUnd
   let standInUrl = standIn;
   let stats: string | undefined;
   try {
-    const pidFile = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as { urls?: { api?: string; standIn?: string; stats?: string }; processes: Record<string, { pid: number }> };
+    const pidFile = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as {
+      urls?: { api?: string; standIn?: string; stats?: string };
+      processes: Record<string, { pid: number }>;
+    };
     if (pidFile.urls?.api === url || pidFile.urls?.api?.replace('127.0.0.1', 'localhost') === url) {
       pids = Object.fromEntries(Object.entries(pidFile.processes).map(([name, p]) => [name, p.pid]));
       standInUrl ??= pidFile.urls?.standIn;
@@ -102,7 +120,16 @@ export async function startDirect(ctx: BenchContext, stateDir: string, upstream:
   const launch = async (service: 'backend' | 'weather', extra: Record<string, string>) => {
     const proc = new ManagedProcess(`direct-${service}`, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'direct-server.ts'), service], {
       cwd: ROOT,
-      env: { ...process.env, STAGE: 'local', LOCAL_STATE_DIR: stateDir, BCRYPT_COST: String(BCRYPT_COST), POWERTOOLS_LOG_LEVEL: 'INFO', ...STACK_LIMITS_RAISED, WEATHER_SERVICE_TOKEN: token, ...extra },
+      env: {
+        ...process.env,
+        STAGE: 'local',
+        LOCAL_STATE_DIR: stateDir,
+        BCRYPT_COST: String(BCRYPT_COST),
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...STACK_LIMITS_RAISED,
+        WEATHER_SERVICE_TOKEN: token,
+        ...extra,
+      },
       logDir: ctx.logDir,
       // Log lines flow through this process as the stack's do (local/stack.ts routes them the same way).
       logs: 'json',

@@ -9,7 +9,14 @@ function directShare(report: BenchReport, id: string, share: number): Target[] {
   const s = report.scenarios.find((x) => x.id === id);
   if (!s) return [];
   const r = s.direct ? s.stack.requestsPerSecond / s.direct.requestsPerSecond : undefined;
-  return [{ what: `${s.title}: stack / direct req/s`, target: `≥ ${pct(share)}`, actual: r === undefined ? 'no baseline' : `${pct(r)} (${s.stack.requestsPerSecond} / ${s.direct!.requestsPerSecond})`, met: r === undefined ? undefined : r >= share }];
+  return [
+    {
+      what: `${s.title}: stack / direct req/s`,
+      target: `≥ ${pct(share)}`,
+      actual: r === undefined ? 'no baseline' : `${pct(r)} (${s.stack.requestsPerSecond} / ${s.direct!.requestsPerSecond})`,
+      met: r === undefined ? undefined : r >= share,
+    },
+  ];
 }
 
 function weatherTargets(report: BenchReport): Target[] {
@@ -20,7 +27,13 @@ function weatherTargets(report: BenchReport): Target[] {
     list.push({ what: 'weather cache hit: errors', target: '0', actual: String(w.stack.errors), met: w.stack.errors === 0 });
   }
   const f = report.fixedRate;
-  if (f) list.push({ what: `weather cache hit: p99 at ${f.offeredPerSecond} req/s offered`, target: '≤ 50 ms', actual: `${f.stack.latencyMs.p99} ms (${f.stack.requestsPerSecond} req/s served)`, met: f.stack.latencyMs.p99 <= 50 });
+  if (f)
+    list.push({
+      what: `weather cache hit: p99 at ${f.offeredPerSecond} req/s offered`,
+      target: '≤ 50 ms',
+      actual: `${f.stack.latencyMs.p99} ms (${f.stack.requestsPerSecond} req/s served)`,
+      met: f.stack.latencyMs.p99 <= 50,
+    });
   return list;
 }
 
@@ -29,10 +42,21 @@ function tokenAndBurst(report: BenchReport): Target[] {
   const token = report.scenarios.find((s) => s.id === 'token');
   if (token) {
     const r = report.bcrypt ? token.stack.requestsPerSecond / report.bcrypt.comparesPerSecond : undefined;
-    list.push({ what: 'POST /token / bcrypt ceiling', target: '≥ 80%', actual: r === undefined ? 'not measured' : `${pct(r)} (${token.stack.requestsPerSecond} / ${report.bcrypt!.comparesPerSecond})`, met: r === undefined ? undefined : r >= 0.8 });
+    list.push({
+      what: 'POST /token / bcrypt ceiling',
+      target: '≥ 80%',
+      actual: r === undefined ? 'not measured' : `${pct(r)} (${token.stack.requestsPerSecond} / ${report.bcrypt!.comparesPerSecond})`,
+      met: r === undefined ? undefined : r >= 0.8,
+    });
   }
   const one = report.coldBurst.stack?.oneCity;
-  if (one) list.push({ what: 'cold burst, 100 × one city: upstream calls', target: 'exactly 1', actual: one.upstreamCalls === undefined ? 'not counted' : String(one.upstreamCalls), met: one.upstreamCalls === undefined ? undefined : one.upstreamCalls === 1 });
+  if (one)
+    list.push({
+      what: 'cold burst, 100 × one city: upstream calls',
+      target: 'exactly 1',
+      actual: one.upstreamCalls === undefined ? 'not counted' : String(one.upstreamCalls),
+      met: one.upstreamCalls === undefined ? undefined : one.upstreamCalls === 1,
+    });
   return list;
 }
 
@@ -41,12 +65,22 @@ function memoryTargets(report: BenchReport): Target[] {
   const idle = report.stack.idleMemory ? byService(report.stack.idleMemory).filter((s) => isInstance(s.service)) : [];
   if (idle.length) {
     const worst = Math.max(...idle.map((s) => s.rssMb));
-    list.push({ what: 'idle RSS per serverless-offline instance (largest)', target: '≤ 120 MB', actual: idle.map((s) => `${s.service} ${s.rssMb}`).join(', '), met: worst <= 120 });
+    list.push({
+      what: 'idle RSS per serverless-offline instance (largest)',
+      target: '≤ 120 MB',
+      actual: idle.map((s) => `${s.service} ${s.rssMb}`).join(', '),
+      met: worst <= 120,
+    });
   }
   const m = report.memory?.services.filter((s) => isInstance(s.service)) ?? [];
   if (m.length) {
     const worst = Math.max(...m.flatMap((s) => [s.peakMb, s.afterMb]));
-    list.push({ what: `RSS per instance during and after ${report.memory!.loadSeconds} s of GET /user/{id} (largest)`, target: '≤ 250 MB', actual: `${worst} MB`, met: worst <= 250 });
+    list.push({
+      what: `RSS per instance during and after ${report.memory!.loadSeconds} s of GET /user/{id} (largest)`,
+      target: '≤ 250 MB',
+      actual: `${worst} MB`,
+      met: worst <= 250,
+    });
   }
   return list;
 }
@@ -59,8 +93,18 @@ function coldStartTargets(report: BenchReport): Target[] {
   const slow = timed.filter((f) => (f.ratioToFloor ?? Infinity) > 1.25);
   const big = cs.functions.filter((f) => (f.zipBytes ?? 0) > (f.fn === 'docs' ? 2 * 2 ** 20 : 600 * 1024));
   return [
-    { what: 'cold start to first answer, all but register/token', target: '≤ 1.25× the floor', actual: slow.length ? `over: ${slow.map((f) => `${f.service}/${f.fn} ${f.ratioToFloor}×`).join(', ')}` : `all ≤ 1.25× (floor ${cs.floor.answeredMs} ms)`, met: slow.length === 0 },
-    { what: 'zip size (docs ≤ 2 MB)', target: '≤ 600 KB', actual: big.length ? `over: ${big.map((f) => `${f.service}/${f.fn} ${Math.round((f.zipBytes ?? 0) / 1024)} KB`).join(', ')}` : 'all within', met: big.length === 0 },
+    {
+      what: 'cold start to first answer, all but register/token',
+      target: '≤ 1.25× the floor',
+      actual: slow.length ? `over: ${slow.map((f) => `${f.service}/${f.fn} ${f.ratioToFloor}×`).join(', ')}` : `all ≤ 1.25× (floor ${cs.floor.answeredMs} ms)`,
+      met: slow.length === 0,
+    },
+    {
+      what: 'zip size (docs ≤ 2 MB)',
+      target: '≤ 600 KB',
+      actual: big.length ? `over: ${big.map((f) => `${f.service}/${f.fn} ${Math.round((f.zipBytes ?? 0) / 1024)} KB`).join(', ')}` : 'all within',
+      met: big.length === 0,
+    },
   ];
 }
 

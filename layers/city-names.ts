@@ -7,7 +7,12 @@ export const CITY_KEY_MAX_LENGTH = 100;
 
 /** Normalises a city name into its cache key: NFC, trimmed, case-folded, inner spaces collapsed, ",cc" kept. */
 export function cityKey(city: string): string {
-  return city.normalize('NFC').trim().replace(/\s+/g, ' ').replace(/\s*,\s*/g, ',').toLowerCase();
+  return city
+    .normalize('NFC')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/\s*,\s*/g, ',')
+    .toLowerCase();
 }
 
 /**

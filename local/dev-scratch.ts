@@ -27,7 +27,15 @@ export async function startScratchDevStack(options: StackOptions = {}): Promise<
   chmodSync(root, 0o755); // as root, an embedded Postgres runs as the postgres user and must reach its data dir
   for (const entry of COPIED) cpSync(join(ROOT, entry), join(root, entry), { recursive: true, filter: (src) => !SKIPPED.test(relative(ROOT, src)) });
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
-  const stackOptions: StackOptions = { port: 0, statsPort: 0, weatherPort: 0, stateDir: join(root, 'local', '.data'), readyTimeoutMs: 240_000, ...options, dev: true };
+  const stackOptions: StackOptions = {
+    port: 0,
+    statsPort: 0,
+    weatherPort: 0,
+    stateDir: join(root, 'local', '.data'),
+    readyTimeoutMs: 240_000,
+    ...options,
+    dev: true,
+  };
   const runner = new ManagedProcess('dev-stack', process.execPath, ['--import', 'tsx', join(root, 'local', 'stack-process.ts'), JSON.stringify(stackOptions)], {
     cwd: root,
     env: process.env,

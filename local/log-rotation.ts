@@ -91,7 +91,7 @@ export class RotatingLogFile {
   }
 
   private writeAll(chunk: Buffer) {
-    for (let offset = 0; offset < chunk.length; ) offset += writeSync(this.fd, chunk, offset, chunk.length - offset);
+    for (let offset = 0; offset < chunk.length;) offset += writeSync(this.fd, chunk, offset, chunk.length - offset);
     this.size += chunk.length;
   }
 

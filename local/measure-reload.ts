@@ -10,7 +10,11 @@ async function main() {
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
   process.stdout.write('starting a dev stack from a scratch copy of the tree...\n');
-  const dev = await startScratchDevStack({ tag: `measure-${process.pid}`, databaseUrl: process.env.DATABASE_URL, weatherDatabaseUrl: process.env.WEATHER_DATABASE_URL });
+  const dev = await startScratchDevStack({
+    tag: `measure-${process.pid}`,
+    databaseUrl: process.env.DATABASE_URL,
+    weatherDatabaseUrl: process.env.WEATHER_DATABASE_URL,
+  });
   const times: number[] = [];
   try {
     let current = NOT_FOUND_TEXT;
@@ -19,7 +23,10 @@ async function main() {
       replaceInSources(join(dev.root, 'layers'), current, `\`${marker}`);
       current = `\`${marker}`;
       // Saved → every backend instance answers with the new text (4 requests spread round robin).
-      const ms = await millisUntil(async () => (await Promise.all([1, 2, 3, 4].map(() => notFoundDetail(dev.urls.api)))).every((d) => d.startsWith(marker)), 30_000);
+      const ms = await millisUntil(
+        async () => (await Promise.all([1, 2, 3, 4].map(() => notFoundDetail(dev.urls.api)))).every((d) => d.startsWith(marker)),
+        30_000,
+      );
       times.push(ms);
       process.stdout.write(`  edit ${round}: new code served through HAProxy after ${Math.round(ms)} ms\n`);
     }
@@ -27,7 +34,9 @@ async function main() {
     await dev.stop();
   }
   const sorted = [...times].sort((a, b) => a - b);
-  process.stdout.write(`save → new answer: median ${Math.round(sorted[Math.floor(sorted.length / 2)])} ms, max ${Math.round(sorted[sorted.length - 1])} ms over ${rounds} edits\n`);
+  process.stdout.write(
+    `save → new answer: median ${Math.round(sorted[Math.floor(sorted.length / 2)])} ms, max ${Math.round(sorted[sorted.length - 1])} ms over ${rounds} edits\n`,
+  );
 }
 
 main().catch((err) => {

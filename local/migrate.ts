@@ -107,7 +107,12 @@ export function embeddedOwnerUrls(stateDir: string): Record<'app' | 'weather', s
 
 /** Whether the URL's role owns its database (the layout before owner roles, or a database made for one role). */
 const ownsItsDatabase = (url: string) =>
-  withClient(url, async (c) => (await c.query('SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS owns FROM pg_database WHERE datname = current_database()')).rows[0].owns as boolean);
+  withClient(
+    url,
+    async (c) =>
+      (await c.query('SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS owns FROM pg_database WHERE datname = current_database()'))
+        .rows[0].owns as boolean,
+  );
 
 /**
  * The local runner with an external Postgres: as the owners in MIGRATE_DATABASE_URL / MIGRATE_WEATHER_DATABASE_URL
@@ -137,10 +142,14 @@ async function main(): Promise<void> {
     },
   });
   const env = process.env;
-  let urls: Partial<Record<'app' | 'weather', string>> = { app: values.app ?? env.MIGRATE_DATABASE_URL, weather: values.weather ?? env.MIGRATE_WEATHER_DATABASE_URL };
+  let urls: Partial<Record<'app' | 'weather', string>> = {
+    app: values.app ?? env.MIGRATE_DATABASE_URL,
+    weather: values.weather ?? env.MIGRATE_WEATHER_DATABASE_URL,
+  };
   if (!urls.app && !urls.weather) {
     urls = embeddedOwnerUrls(resolve(env.LOCAL_STATE_DIR || join(ROOT, 'local', '.data'))) ?? {};
-    if (!urls.app) throw new Error('set MIGRATE_DATABASE_URL and/or MIGRATE_WEATHER_DATABASE_URL (or --app / --weather) to an owner URL, or start the embedded Postgres');
+    if (!urls.app)
+      throw new Error('set MIGRATE_DATABASE_URL and/or MIGRATE_WEATHER_DATABASE_URL (or --app / --weather) to an owner URL, or start the embedded Postgres');
   }
   const roles = { app: values['app-role'], weather: values['weather-role'] };
   for (const db of DATABASES) {

@@ -58,8 +58,20 @@ export interface StandInOptions {
 const normalise = cityKey;
 
 const KNOWN_COUNTRIES: Record<string, string> = {
-  london: 'GB', paris: 'FR', berlin: 'DE', 'москва': 'RU', moscow: 'RU', 'são paulo': 'BR', 'zürich': 'CH',
-  zurich: 'CH', tokyo: 'JP', 'new york': 'US', madrid: 'ES', rome: 'IT', 'kraków': 'PL', '東京': 'JP',
+  london: 'GB',
+  paris: 'FR',
+  berlin: 'DE',
+  москва: 'RU',
+  moscow: 'RU',
+  'são paulo': 'BR',
+  zürich: 'CH',
+  zurich: 'CH',
+  tokyo: 'JP',
+  'new york': 'US',
+  madrid: 'ES',
+  rome: 'IT',
+  kraków: 'PL',
+  東京: 'JP',
 };
 const COUNTRIES = ['GB', 'FR', 'DE', 'US', 'BR', 'JP', 'IN', 'CA', 'AU', 'ZA', 'MX', 'NO'];
 const CONDITIONS = [
@@ -107,7 +119,7 @@ export function weatherBody(q: string, units: string, now = Date.now()) {
     dt,
     sys: { type: 2, id: 2_000_000 + bytes.readUInt16BE(18), country, sunrise, sunset: sunrise + 12 * 3600 },
     timezone: Math.round(lon / 15) * 3600,
-    id: bytes.readUInt32BE(20) % 9_000_000 + 100_000,
+    id: (bytes.readUInt32BE(20) % 9_000_000) + 100_000,
     name: titleCase(rawName),
     cod: 200,
   };
@@ -144,7 +156,8 @@ function parseMode(input: unknown): StandInMode | string {
 const UPSTREAM_ERRORS: Record<number, unknown> = {
   429: {
     cod: 429,
-    message: 'Your account is temporary blocked due to exceeding of requests limitation of your subscription type. Please choose the proper subscription https://openweathermap.org/price',
+    message:
+      'Your account is temporary blocked due to exceeding of requests limitation of your subscription type. Please choose the proper subscription https://openweathermap.org/price',
   },
   500: { cod: '500', message: 'Internal server error' },
   503: { cod: '503', message: 'Service temporarily unavailable' },

@@ -18,7 +18,9 @@ export class StackAlreadyRunning extends Error {
     readonly urls: { api?: string } | undefined,
     pidFile: string,
   ) {
-    super(`the stack is already running (pid ${pid}${urls?.api ? `, ${urls.api}` : ''}); stop it with Ctrl-C in its terminal or \`kill ${pid}\` (pid file ${pidFile})`);
+    super(
+      `the stack is already running (pid ${pid}${urls?.api ? `, ${urls.api}` : ''}); stop it with Ctrl-C in its terminal or \`kill ${pid}\` (pid file ${pidFile})`,
+    );
     this.name = 'StackAlreadyRunning';
   }
 }

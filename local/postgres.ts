@@ -31,8 +31,7 @@ function secretsFor(stateDir: string): Secrets {
   return known as Secrets;
 }
 
-const url = (role: string, password: string, port: number, db: string) =>
-  `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+const url = (role: string, password: string, port: number, db: string) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
 async function asSuperuser(port: number, secrets: Secrets, db: string, work: (client: pg.Client) => Promise<void>) {
   const admin = new pg.Client(url('postgres', secrets.superuser, port, db));

@@ -109,7 +109,14 @@ export class ManagedProcess {
   recentOutput(): string {
     if (this.tail.length > 0) return this.tail.join('\n');
     const files = [this.errorLogFile, this.logFile].filter((file): file is string => file !== undefined && existsSync(file));
-    return files.flatMap((file) => readFileSync(file, 'utf8').trimEnd().split('\n').slice(-TAIL_LINES / 2)).join('\n');
+    return files
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .trimEnd()
+          .split('\n')
+          .slice(-TAIL_LINES / 2),
+      )
+      .join('\n');
   }
 
   get running(): boolean {

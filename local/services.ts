@@ -84,7 +84,8 @@ export const weatherName = (i: number): string => `weather-service-${i + 1}`;
 const readyLine = (proc: ManagedProcess) => proc.waitForLine((line) => parseReadyLine(line));
 
 /** Ready once its /health-check answers at all (the database may still be starting). */
-const answering = (plan: StackPlan, url: string) => () => until(url, async () => ((await httpStatus(`${url}/health-check`)) !== undefined ? true : undefined), plan.readyTimeoutMs, plan.signal);
+const answering = (plan: StackPlan, url: string) => () =>
+  until(url, async () => ((await httpStatus(`${url}/health-check`)) !== undefined ? true : undefined), plan.readyTimeoutMs, plan.signal);
 
 function postgresSpec(plan: StackPlan): ServiceSpec {
   const script = join(plan.root, 'local', 'postgres.ts');
@@ -125,7 +126,8 @@ function offlineArgs(plan: StackPlan, ports: InstancePorts): string[] {
 }
 
 /** The instance's NODE_OPTIONS: the old-space cap first, so a caller's own --max-old-space-size (later) wins. */
-const instanceNodeOptions = (plan: StackPlan): string => [`--max-old-space-size=${plan.instanceMaxOldSpaceMb}`, plan.serviceEnv.NODE_OPTIONS].filter(Boolean).join(' ');
+const instanceNodeOptions = (plan: StackPlan): string =>
+  [`--max-old-space-size=${plan.instanceMaxOldSpaceMb}`, plan.serviceEnv.NODE_OPTIONS].filter(Boolean).join(' ');
 
 function weatherSpec(plan: StackPlan, tasks: StackTasks, ports: InstancePorts, i: number): ServiceSpec {
   return {
@@ -157,7 +159,13 @@ function backendSpec(plan: StackPlan, tasks: StackTasks, ports: InstancePorts, i
     group: 'app-backend',
     command: process.execPath,
     args: offlineArgs(plan, ports),
-    env: { ...plan.serviceEnv, NODE_OPTIONS: instanceNodeOptions(plan), OFFLINE_PREBUILT_DIR: plan.backendBundle, WEATHER_SERVICE_URL: local(plan.weatherPort), JWT_SECRET: plan.jwtSecret },
+    env: {
+      ...plan.serviceEnv,
+      NODE_OPTIONS: instanceNodeOptions(plan),
+      OFFLINE_PREBUILT_DIR: plan.backendBundle,
+      WEATHER_SERVICE_URL: local(plan.weatherPort),
+      JWT_SECRET: plan.jwtSecret,
+    },
     cwd: plan.root,
     logs: 'json',
     prepare: tasks.bundled,
@@ -175,7 +183,12 @@ function haproxyReady(plan: StackPlan): () => Promise<unknown> {
   };
   return async () => {
     const api = `http://${plan.address === '0.0.0.0' ? '127.0.0.1' : plan.address}:${plan.apiPort}`;
-    await until('GET /health-check through HAProxy to answer 200', async () => ((await httpStatus(`${api}/health-check`)) === 200 ? true : undefined), plan.readyTimeoutMs, plan.signal);
+    await until(
+      'GET /health-check through HAProxy to answer 200',
+      async () => ((await httpStatus(`${api}/health-check`)) === 200 ? true : undefined),
+      plan.readyTimeoutMs,
+      plan.signal,
+    );
     const up = async () => ((await allUp('app_backend', plan.backends.length)) && (await allUp('weather_service', plan.weathers.length)) ? true : undefined);
     await until('every app backend and weather service instance to be UP in HAProxy', up, plan.readyTimeoutMs, plan.signal);
   };

@@ -142,9 +142,20 @@ const instancePorts = async (count: number): Promise<InstancePorts[]> => {
 function haproxyEnvironment(options: StackOptions, plan: Pick<StackPlan, 'address' | 'apiPort' | 'statsPort' | 'weatherPort'>): NodeJS.ProcessEnv {
   const extra = Object.entries(options.env ?? {}).filter(([key, value]) => value !== undefined && /^(RATE_LIMIT_|MAX_BODY_BYTES$|CORS_ORIGINS$)/.test(key));
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(extra) };
-  if (options.rateLimit) Object.assign(env, { RATE_LIMIT_AUTH_REQUESTS: String(options.rateLimit.requests), RATE_LIMIT_AUTH_WINDOW_SECONDS: String(options.rateLimit.windowSeconds) });
+  if (options.rateLimit)
+    Object.assign(env, {
+      RATE_LIMIT_AUTH_REQUESTS: String(options.rateLimit.requests),
+      RATE_LIMIT_AUTH_WINDOW_SECONDS: String(options.rateLimit.windowSeconds),
+    });
   if (options.maxBodyBytes !== undefined) env.MAX_BODY_BYTES = String(options.maxBodyBytes);
-  return { ...env, ...options.haproxyEnv, PORT: String(plan.apiPort), HAPROXY_ADDRESS: plan.address, STATS_PORT: String(plan.statsPort), WEATHER_PORT: String(plan.weatherPort) };
+  return {
+    ...env,
+    ...options.haproxyEnv,
+    PORT: String(plan.apiPort),
+    HAPROXY_ADDRESS: plan.address,
+    STATS_PORT: String(plan.statsPort),
+    WEATHER_PORT: String(plan.weatherPort),
+  };
 }
 
 /** The environment every function instance gets: the runner's, the caller's extras, the local state and secrets. */
@@ -158,7 +169,8 @@ function functionEnvironment(options: StackOptions, stateDir: string, dev: boole
     OFFLINE_PREBUILT: 'true',
     OFFLINE_RELOAD: dev ? 'true' : 'false',
   };
-  for (const name of ['DATABASE_URL', 'WEATHER_DATABASE_URL', 'ESBUILD_WORK_FOLDER', 'HTTP_PORT', 'LAMBDA_PORT', 'OFFLINE_PREBUILT_DIR'] as const) delete env[name];
+  for (const name of ['DATABASE_URL', 'WEATHER_DATABASE_URL', 'ESBUILD_WORK_FOLDER', 'HTTP_PORT', 'LAMBDA_PORT', 'OFFLINE_PREBUILT_DIR'] as const)
+    delete env[name];
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   if (options.weatherDatabaseUrl) env.WEATHER_DATABASE_URL = options.weatherDatabaseUrl;
   // Each service gets only its own secrets (the JWT secret goes to the backend alone: local/services.ts).
@@ -206,7 +218,12 @@ async function planStack(options: StackOptions, stateDir: string, tag: string): 
     },
     haproxyConfigFile,
     haproxyEnv: haproxyEnvironment(options, ports),
-    instanceMaxOldSpaceMb: atLeast(options.instanceMaxOldSpaceMb, DEFAULT_INSTANCE_MAX_OLD_SPACE_MB, MIN_INSTANCE_MAX_OLD_SPACE_MB, 'INSTANCE_MAX_OLD_SPACE_MB'),
+    instanceMaxOldSpaceMb: atLeast(
+      options.instanceMaxOldSpaceMb,
+      DEFAULT_INSTANCE_MAX_OLD_SPACE_MB,
+      MIN_INSTANCE_MAX_OLD_SPACE_MB,
+      'INSTANCE_MAX_OLD_SPACE_MB',
+    ),
     dev,
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
     signal: options.signal,
@@ -220,17 +237,16 @@ function startTasks(plan: StackPlan, options: StackOptions, progress: (message: 
     [join(ROOT, 'functions', 'weather'), plan.weatherBundle],
   ];
   progress(plan.dev ? 'bundling the functions (watching for changes)' : 'bundling the functions');
-  const watchers = plan.dev ? Promise.all(services.map(([dir, out]) => watchService(dir, out, [join(ROOT, 'functions'), join(ROOT, 'layers')], progress))) : Promise.resolve([]);
+  const watchers = plan.dev
+    ? Promise.all(services.map(([dir, out]) => watchService(dir, out, [join(ROOT, 'functions'), join(ROOT, 'layers')], progress)))
+    : Promise.resolve([]);
   const bundled = plan.dev
     ? watchers.then(() => undefined)
     : Promise.all(services.map(([dir, out]) => bundleService(dir, out))).then(async (results) => {
         await stopBundler();
         progress(`bundled ${results.reduce((n, b) => n + b.entries, 0)} functions in ${Math.max(...results.map((b) => b.ms))} ms`);
       });
-  const migrated =
-    plan.postgresPort === undefined
-      ? migrateExternal({ app: options.databaseUrl!, weather: options.weatherDatabaseUrl! })
-      : Promise.resolve();
+  const migrated = plan.postgresPort === undefined ? migrateExternal({ app: options.databaseUrl!, weather: options.weatherDatabaseUrl! }) : Promise.resolve();
   for (const task of [bundled, migrated, watchers]) task.catch(() => undefined); // awaited through the table
   return { bundled: () => bundled, migrated: () => migrated, watchers };
 }

@@ -4,7 +4,19 @@ import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDotenv } from './dotenv';
 import { residentBytes } from './processes';
-import { DEFAULT_BACKEND_REPLICAS, DEFAULT_INSTANCE_MAX_OLD_SPACE_MB, DEFAULT_WEATHER_REPLICAS, MIN_BACKEND_REPLICAS, MIN_INSTANCE_MAX_OLD_SPACE_MB, ROOT, StackAlreadyRunning, startStack, type ServiceName, type Stack, type StackOptions } from './stack';
+import {
+  DEFAULT_BACKEND_REPLICAS,
+  DEFAULT_INSTANCE_MAX_OLD_SPACE_MB,
+  DEFAULT_WEATHER_REPLICAS,
+  MIN_BACKEND_REPLICAS,
+  MIN_INSTANCE_MAX_OLD_SPACE_MB,
+  ROOT,
+  StackAlreadyRunning,
+  startStack,
+  type ServiceName,
+  type Stack,
+  type StackOptions,
+} from './stack';
 
 loadDotenv();
 const env = process.env;

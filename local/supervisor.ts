@@ -83,7 +83,13 @@ export class Supervisor {
   }
 
   private launch(spec: ServiceSpec): ManagedProcess {
-    const proc = new ManagedProcess(spec.name, spec.command, spec.args, { cwd: spec.cwd, env: spec.env, logDir: this.logDir, logs: spec.logs, stdin: spec.stdin });
+    const proc = new ManagedProcess(spec.name, spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      logDir: this.logDir,
+      logs: spec.logs,
+      stdin: spec.stdin,
+    });
     this.processes.set(spec.name, proc);
     void proc.exited.then((exit) => {
       if (this.stopping || this.restarting.has(spec.name) || this.processes.get(spec.name) !== proc) return;
@@ -131,7 +137,12 @@ export class Supervisor {
       for (const group of groups) {
         const running = group.filter((spec) => this.processes.has(spec.name));
         if (running.length === 0) continue;
-        this.progress(`stopping ${running.map((spec) => spec.name).reverse().join(", ")}`);
+        this.progress(
+          `stopping ${running
+            .map((spec) => spec.name)
+            .reverse()
+            .join(', ')}`,
+        );
         await Promise.all(running.map((spec) => this.processes.get(spec.name)!.stop(spec.stop.signal, spec.stop.graceMs)));
       }
     })();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm test: installs what is missing, type-checks, lints (imports one-way, short functions), then runs the whole jest suite.
+# npm test: installs what is missing, type-checks, lints (imports one-way, short functions), checks the formatting,
+# then runs the whole jest suite.
 # Jest's machine-readable result goes to test-results/jest.json (read by .ci/run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -7,5 +8,6 @@ cd "$root"
 bash local/ensure-deps.sh
 npx tsc --noEmit -p .
 npx eslint .
+npx prettier --check --log-level warn .
 mkdir -p test-results
 exec npx jest --json --outputFile=test-results/jest.json "$@"

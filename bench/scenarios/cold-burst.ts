@@ -33,12 +33,18 @@ async function burst(api: string, token: string, cities: string[], standInUrl: s
 
 async function coldBursts(api: string, token: string, standInUrl: string | undefined): Promise<ColdBurstReport> {
   const one = uncachedCity();
-  const oneCity = await burst(api, token, Array.from({ length: 100 }, () => one), standInUrl);
+  const oneCity = await burst(
+    api,
+    token,
+    Array.from({ length: 100 }, () => one),
+    standInUrl,
+  );
   const manyCities = await burst(api, token, Array.from({ length: 50 }, uncachedCity), standInUrl);
   return { oneCity, manyCities };
 }
 
-const summary = (b: ColdBurstReport) => `one city: ${b.oneCity.ms} ms, upstream calls ${b.oneCity.upstreamCalls}; ${b.manyCities.cities} cities: ${b.manyCities.ms} ms`;
+const summary = (b: ColdBurstReport) =>
+  `one city: ${b.oneCity.ms} ms, upstream calls ${b.oneCity.upstreamCalls}; ${b.manyCities.cities} cities: ${b.manyCities.ms} ms`;
 
 export async function runColdBurst(run: Run): Promise<void> {
   say('cold bursts through the stack...');

@@ -35,8 +35,15 @@ const FLOOR_ROUTE = { method: 'GET', path: '/health-check', target: 'floor' };
 export async function floorFunction(dir: string): Promise<DeployedFunction> {
   const settings = (parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { custom: { esbuild: Record<string, unknown> } }).custom.esbuild;
   const built = await build({
-    entryPoints: [join(ROOT, 'bench', 'cold-start-floor.ts')], bundle: true, write: false, platform: 'node', logLevel: 'error',
-    target: String(settings.target ?? 'node20'), format: 'cjs', minify: settings.minify === true, sourcemap: settings.sourcemap === true,
+    entryPoints: [join(ROOT, 'bench', 'cold-start-floor.ts')],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    logLevel: 'error',
+    target: String(settings.target ?? 'node20'),
+    format: 'cjs',
+    minify: settings.minify === true,
+    sourcemap: settings.sourcemap === true,
     alias: settings.alias as Record<string, string> | undefined,
   });
   const zip = new JSZip();
@@ -73,7 +80,14 @@ export async function runColdStarts(run: Run): Promise<void> {
     });
     for (const [j, r] of results.entries()) {
       const fn = service.functions[j].alias;
-      functions.push({ service: label, fn, zipBytes: r.zipBytes, loadedMs: r.initMs, answeredMs: r.firstAnswerMs, ratioToFloor: Math.round((r.firstAnswerMs / floor.answeredMs) * 100) / 100 });
+      functions.push({
+        service: label,
+        fn,
+        zipBytes: r.zipBytes,
+        loadedMs: r.initMs,
+        answeredMs: r.firstAnswerMs,
+        ratioToFloor: Math.round((r.firstAnswerMs / floor.answeredMs) * 100) / 100,
+      });
       say(`  ${label}/${fn}: ${Math.round(r.zipBytes / 1024)} KB, loaded ${r.initMs} ms, answered ${r.firstAnswerMs} ms`);
     }
   }

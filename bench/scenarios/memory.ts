@@ -23,7 +23,14 @@ export interface MemoryReport {
   /** per service: RSS at idle before, highest sample during the load, and after the rest */
   services: { service: string; idleMb?: number; peakMb: number; afterMb: number }[];
   /** per node service, what its RSS is made of (bench/memory-usage-hook.cjs) before, at the end of the load and after */
-  breakdown?: { service: string; at: 'before' | 'end of load' | 'after rest'; usage: Record<string, number>; spaces: Record<string, number>; modules: number; liveHeapMb?: number }[];
+  breakdown?: {
+    service: string;
+    at: 'before' | 'end of load' | 'after rest';
+    usage: Record<string, number>;
+    spaces: Record<string, number>;
+    modules: number;
+    liveHeapMb?: number;
+  }[];
 }
 
 /** The directory the stack's services write their memory breakdown to (NODE_OPTIONS --require, set in run.ts). */
@@ -41,7 +48,20 @@ async function breakdown(run: Run, at: 'before' | 'end of load' | 'after rest', 
   const fresh = readdirSync(dir).filter((f) => !before.has(f));
   return services.flatMap((service) => {
     const file = fresh.find((f) => f.startsWith(`${run.target.pids[service]}-`));
-    return file ? [{ service, at, ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as { usage: Record<string, number>; spaces: Record<string, number>; modules: number; liveHeapMb?: number }) }] : [];
+    return file
+      ? [
+          {
+            service,
+            at,
+            ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+              usage: Record<string, number>;
+              spaces: Record<string, number>;
+              modules: number;
+              liveHeapMb?: number;
+            }),
+          },
+        ]
+      : [];
   });
 }
 
@@ -60,7 +80,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runMemory(run: Run): Promise<void> {
   const { memoryLoadSeconds: loadSeconds, memoryRestSeconds: restSeconds, connections } = run.ctx.options;
   if (!Object.keys(run.target.pids).length) {
-    run.ctx.notes.push('memory: the stack\'s pids are unknown (not started by the bench or npm start here), not measured');
+    run.ctx.notes.push("memory: the stack's pids are unknown (not started by the bench or npm start here), not measured");
     return;
   }
   say(`memory: ${loadSeconds} s of GET /user/{id} through the stack, sampled every 2 s, then ${restSeconds} s of rest...`);
@@ -74,12 +94,19 @@ export async function runMemory(run: Run): Promise<void> {
       await sleep(2000);
     }
   })();
-  const load = await runLoad({ connections, durationSeconds: loadSeconds, warmupSeconds: 0, ...userGet.spec(run.target.api, run.user) }).finally(() => (loading = false));
+  const load = await runLoad({ connections, durationSeconds: loadSeconds, warmupSeconds: 0, ...userGet.spec(run.target.api, run.user) }).finally(
+    () => (loading = false),
+  );
   await sampler;
   if (hooked) parts.push(...(await breakdown(run, 'end of load', false)));
   await sleep(restSeconds * 1000);
   const idle = new Map((run.report.stack.idleMemory ? byService(run.report.stack.idleMemory) : []).map((s) => [s.service, s.rssMb]));
-  const services = byService(treeMemory(run.target.pids)).map((s) => ({ service: s.service, idleMb: idle.get(s.service), peakMb: peak.get(s.service) ?? s.rssMb, afterMb: s.rssMb }));
+  const services = byService(treeMemory(run.target.pids)).map((s) => ({
+    service: s.service,
+    idleMb: idle.get(s.service),
+    peakMb: peak.get(s.service) ?? s.rssMb,
+    afterMb: s.rssMb,
+  }));
   // last, as only this reading forces a GC (live heap) and that frees memory the figures above include
   if (hooked) parts.push(...(await breakdown(run, 'after rest', true)));
   run.report.memory = { loadSeconds, restSeconds, load, services, breakdown: hooked ? parts : undefined };

@@ -23,7 +23,13 @@ export async function runReplicas(run: Run): Promise<void> {
   }
   const points: ReplicaPoint[] = [];
   for (const asked of run.ctx.options.quick ? [1, 2] : [1, 2, 3]) {
-    const target = await startOwnStack(run.ctx, `weather-x${asked}`, run.upstream, { ...run.stackEnv, WEATHER_REPLICAS: String(asked) }, { weatherReplicas: asked });
+    const target = await startOwnStack(
+      run.ctx,
+      `weather-x${asked}`,
+      run.upstream,
+      { ...run.stackEnv, WEATHER_REPLICAS: String(asked) },
+      { weatherReplicas: asked },
+    );
     try {
       const user = await createBenchUser(target.api);
       await warmCities(target.api, user.token);
@@ -36,6 +42,7 @@ export async function runReplicas(run: Run): Promise<void> {
       await target.stop();
     }
   }
-  if (points.some((p) => p.running !== p.asked)) run.ctx.notes.push('replicas: this stack does not honour weatherReplicas yet (see "running" in the replica table).');
+  if (points.some((p) => p.running !== p.asked))
+    run.ctx.notes.push('replicas: this stack does not honour weatherReplicas yet (see "running" in the replica table).');
   run.report.replicas = points;
 }

@@ -26,14 +26,20 @@ export const token: LoadScenario = {
 export function bcryptCeiling(seconds: number): Promise<BcryptCeiling> {
   const threads = Math.max(4, availableParallelism());
   return new Promise((resolveCeiling, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'bcrypt-ceiling.ts'), String(BCRYPT_COST), String(seconds), String(threads * 2)], {
-      cwd: ROOT,
-      env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench', 'bcrypt-ceiling.ts'), String(BCRYPT_COST), String(seconds), String(threads * 2)],
+      {
+        cwd: ROOT,
+        env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolveCeiling(JSON.parse(out.trim()) as BcryptCeiling) : reject(new Error(`bcrypt ceiling exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolveCeiling(JSON.parse(out.trim()) as BcryptCeiling) : reject(new Error(`bcrypt ceiling exited with ${code}`)),
+    );
   });
 }

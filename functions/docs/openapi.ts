@@ -13,9 +13,7 @@ async function documentation(app: FastifyInstance, publicUrl: () => string) {
       info: {
         title: 'Weather & users API',
         version: '1.0.0',
-        description:
-          'Register, log in with the OAuth2 password flow, manage users and read the weather. ' +
-          'Errors are application/problem+json (RFC 9457).',
+        description: 'Register, log in with the OAuth2 password flow, manage users and read the weather. ' + 'Errors are application/problem+json (RFC 9457).',
       },
       servers: [{ url: publicUrl(), description: 'This deployment' }],
       components: {

@@ -32,8 +32,7 @@ export const weatherProxy = route({
   method: 'GET',
   url: '/weather/:city',
   summary: 'Current weather in a city',
-  description:
-    'Answered from the weather service cache while fresh (`cached: true`); when the provider fails, a stale entry is served with `stale: true`.',
+  description: 'Answered from the weather service cache while fresh (`cached: true`); when the provider fails, a stale entry is served with `stale: true`.',
   tags: ['weather'],
   auth: 'required',
   errors: [404, 504],

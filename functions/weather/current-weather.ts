@@ -73,7 +73,8 @@ async function refreshCity(key: string, log: RequestLogger): Promise<WeatherAnsw
     }
     const entry = await weatherCache.read(key);
     if (entry?.fresh) return entry.report && fromEntry(entry.report, entry, false);
-    if (Date.now() >= deadline) return staleOr(entry, new HttpProblem(503, 'the weather is being refreshed elsewhere, try again shortly', { 'retry-after': '1' }), log);
+    if (Date.now() >= deadline)
+      return staleOr(entry, new HttpProblem(503, 'the weather is being refreshed elsewhere, try again shortly', { 'retry-after': '1' }), log);
     await sleep(POLL_MS);
   }
 }
@@ -91,7 +92,11 @@ async function refreshHolding(key: string, log: RequestLogger): Promise<WeatherA
     if (!budget.granted) {
       const retryAfter = String(budget.retryAfterSeconds);
       log.warn('weather provider budget exhausted', { city: key, calls_per_minute: settings().openWeatherCallsPerMinute });
-      return staleOr(current, new HttpProblem(503, 'the weather provider budget for this minute is used up, try again later', { 'retry-after': retryAfter }), log);
+      return staleOr(
+        current,
+        new HttpProblem(503, 'the weather provider budget for this minute is used up, try again later', { 'retry-after': retryAfter }),
+        log,
+      );
     }
     let report: Observation | null;
     try {

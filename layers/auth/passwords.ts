@@ -91,10 +91,12 @@ export function passwordHasher(settings: () => BcryptSettings) {
      */
     async verify(password: string, hash: string | undefined): Promise<boolean> {
       // A dummy hash refused by a full line is made again next time, not kept as a rejected promise.
-      dummyHash ??= line.inLine(async () => (await bcrypt()).hash('dummy password for timing', settings().cost)).catch((err: unknown) => {
-        dummyHash = undefined;
-        throw err;
-      });
+      dummyHash ??= line
+        .inLine(async () => (await bcrypt()).hash('dummy password for timing', settings().cost))
+        .catch((err: unknown) => {
+          dummyHash = undefined;
+          throw err;
+        });
       const usable = passwordLengthProblem(password) === undefined;
       const against = hash ?? (await dummyHash);
       const matches = await line.inLine(async () => (await bcrypt()).compare(usable ? password : '', against));

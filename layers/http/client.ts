@@ -50,7 +50,12 @@ export async function getText(url: string, options: GetOptions): Promise<Outboun
       redirect: 'manual',
     });
     const text = await response.text();
-    return { status: response.status, contentType: response.headers.get('content-type') ?? '', text, retryAfter: response.headers.get('retry-after') ?? undefined };
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      text,
+      retryAfter: response.headers.get('retry-after') ?? undefined,
+    };
   } catch (err) {
     if (controller.signal.aborted) throw new OutboundError('timeout', `no answer within ${options.timeoutMs} ms`);
     const e = err as { code?: string; errno?: string; type?: string };

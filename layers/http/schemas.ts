@@ -61,7 +61,8 @@ export const CityParams = Type.Object({
     // Room for spaces around a 100-character name; the stored key's own limit is checked after normalising.
     maxLength: 200,
     pattern: CITY_PATTERN,
-    description: "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded); at most 100 characters once trimmed and lower-cased",
+    description:
+      "City name: Unicode letters, spaces, - ' . and an optional ,CC country code (URL-encoded); at most 100 characters once trimmed and lower-cased",
     example: 'São Paulo,BR',
   }),
 });

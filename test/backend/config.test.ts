@@ -119,7 +119,11 @@ describe('a backend deployed without JWT_SECRET', () => {
     const errors: string[] = [];
     const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => errors.push(String(chunk)) > 0) as typeof process.stderr.write);
     try {
-      for (const [handler, path] of [[handlers[0], '/users'], [handlers[1], '/health-check'], [handlers[0], '/users']] as const) {
+      for (const [handler, path] of [
+        [handlers[0], '/users'],
+        [handlers[1], '/health-check'],
+        [handlers[0], '/users'],
+      ] as const) {
         const res = await invoke(handler, { method: 'GET', path });
         expect(`${path} ${res.status} ${res.text}`).toMatch(/ 503 /);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

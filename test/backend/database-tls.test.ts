@@ -17,7 +17,9 @@ afterAll(() => closeDatabases());
 
 describe('database TLS', () => {
   test('?sslmode=verify-full makes the driver ask for TLS (refused by a server without it, answered 503)', async () => {
-    const failure = await database(appUrl('sslmode=verify-full'), POOL, 'tls-test').one('SELECT 1 AS ok').catch((err: unknown) => err);
+    const failure = await database(appUrl('sslmode=verify-full'), POOL, 'tls-test')
+      .one('SELECT 1 AS ok')
+      .catch((err: unknown) => err);
     expect(String((failure as Error).message)).toMatch(/does not support SSL/);
     expect(isDatabaseUnavailable(failure)).toBe(true);
   });

@@ -2,7 +2,6 @@
 import bcrypt from 'bcrypt';
 import { passwords, settings } from '../../functions/deps';
 
-
 describe('password checks under load', () => {
   afterEach(() => jest.restoreAllMocks());
 

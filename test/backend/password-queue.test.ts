@@ -56,7 +56,12 @@ describe('the bcrypt queue under overload', () => {
     const compares = countCompares(new Promise<void>((resolveGate) => (open = resolveGate)));
     const started = Date.now();
     // 3 run (held at the gate), 5 wait in line and time out.
-    const attempts = Array.from({ length: 8 }, () => passwords.verify('correct horse battery', hash).then((v) => v, (e: unknown) => e));
+    const attempts = Array.from({ length: 8 }, () =>
+      passwords.verify('correct horse battery', hash).then(
+        (v) => v,
+        (e: unknown) => e,
+      ),
+    );
     const refused = await Promise.all(attempts.slice(3));
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
     for (const err of refused) {
@@ -75,7 +80,12 @@ describe('the bcrypt queue under overload', () => {
     const hash = await bcrypt.hash('correct horse battery', 4);
     let open!: () => void;
     countCompares(new Promise<void>((resolveGate) => (open = resolveGate)));
-    const attempts = Array.from({ length: 14 }, () => passwords.verify('correct horse battery', hash).then((v) => v, (e: unknown) => e));
+    const attempts = Array.from({ length: 14 }, () =>
+      passwords.verify('correct horse battery', hash).then(
+        (v) => v,
+        (e: unknown) => e,
+      ),
+    );
     const started = Date.now();
     const last = await attempts[13]; // 3 running + 10 waiting fill it
     expect(Date.now() - started).toBeLessThan(100);

@@ -2,8 +2,7 @@ import { handler as register } from '../../functions/auth/register';
 import { captureLogs, invoke } from '../support/lambda';
 import { uniqueName } from '../support/users';
 
-const post = (body: unknown, headers: Record<string, string> = {}) =>
-  invoke(register, { method: 'POST', path: '/register', body, headers });
+const post = (body: unknown, headers: Record<string, string> = {}) => invoke(register, { method: 'POST', path: '/register', body, headers });
 
 describe('POST /register', () => {
   test('creates a user and answers 201 with its public fields only', async () => {

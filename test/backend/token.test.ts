@@ -6,8 +6,7 @@ import { handler as token } from '../../functions/auth/token';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
 
-const postForm = (form: Record<string, string>, headers: Record<string, string> = {}) =>
-  invoke(token, { method: 'POST', path: '/token', form, headers });
+const postForm = (form: Record<string, string>, headers: Record<string, string> = {}) => invoke(token, { method: 'POST', path: '/token', form, headers });
 
 let alice: TestUser;
 beforeAll(async () => {

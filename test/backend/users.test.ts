@@ -14,10 +14,8 @@ beforeAll(async () => {
   bob = await createUser('bob');
 });
 
-const list = (headers: Record<string, string>, query: Record<string, string> = {}) =>
-  invoke(listUsers, { method: 'GET', path: '/users', headers, query });
-const get = (id: string, headers: Record<string, string>) =>
-  invoke(getUser, { method: 'GET', path: `/user/${id}`, headers, pathParameters: { user_id: id } });
+const list = (headers: Record<string, string>, query: Record<string, string> = {}) => invoke(listUsers, { method: 'GET', path: '/users', headers, query });
+const get = (id: string, headers: Record<string, string>) => invoke(getUser, { method: 'GET', path: `/user/${id}`, headers, pathParameters: { user_id: id } });
 const remove = (id: string, headers: Record<string, string>) =>
   invoke(deleteUser, { method: 'DELETE', path: `/user/${id}`, headers, pathParameters: { user_id: id } });
 
@@ -70,13 +68,10 @@ describe('GET /user/{user_id}', () => {
     expect(res.json).toMatchObject({ status: 404, title: 'Not Found' });
   });
 
-  test.each([['not-a-uuid'], ['1'], ["' OR 1=1 --"], ['00000000-0000-0000-0000-00000000000g']])(
-    'answers 400 for the malformed id %s',
-    async (id) => {
-      const res = await get(encodeURIComponent(id), alice.auth);
-      expect(res.status).toBe(400);
-    },
-  );
+  test.each([['not-a-uuid'], ['1'], ["' OR 1=1 --"], ['00000000-0000-0000-0000-00000000000g']])('answers 400 for the malformed id %s', async (id) => {
+    const res = await get(encodeURIComponent(id), alice.auth);
+    expect(res.status).toBe(400);
+  });
 });
 
 describe('authentication', () => {

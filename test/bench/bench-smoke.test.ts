@@ -36,10 +36,14 @@ describe('bench options', () => {
 });
 
 describe('HAProxy stats parser', () => {
-  it('keys each row by column and picks a backend\'s servers', () => {
-    const csv = '# pxname,svname,status,connect,reuse\napi,FRONTEND,OPEN,,\napp_backend,app-backend-1,UP,5,90\napp_backend,app-backend-2,DOWN,3,10\napp_backend,BACKEND,UP,8,100\n';
+  it("keys each row by column and picks a backend's servers", () => {
+    const csv =
+      '# pxname,svname,status,connect,reuse\napi,FRONTEND,OPEN,,\napp_backend,app-backend-1,UP,5,90\napp_backend,app-backend-2,DOWN,3,10\napp_backend,BACKEND,UP,8,100\n';
     const servers = serverRows(parseStatsCsv(csv), 'app_backend');
-    expect(servers.map((s) => [s.svname, s.status, s.connect])).toEqual([['app-backend-1', 'UP', '5'], ['app-backend-2', 'DOWN', '3']]);
+    expect(servers.map((s) => [s.svname, s.status, s.connect])).toEqual([
+      ['app-backend-1', 'UP', '5'],
+      ['app-backend-2', 'DOWN', '3'],
+    ]);
   });
 });
 
@@ -47,7 +51,7 @@ describe('bench probes', () => {
   let server: Server;
   let url: string;
   beforeAll(async () => {
-    server = createServer((req, res) => res.end(req.url === '/fail' ? (res.statusCode = 500, 'no') : 'ok'));
+    server = createServer((req, res) => res.end(req.url === '/fail' ? ((res.statusCode = 500), 'no') : 'ok'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
@@ -83,18 +87,34 @@ describe('bench probes', () => {
 });
 
 describe('bench report', () => {
-  const load = (rps: number, p99: number) => ({ requestsPerSecond: rps, latencyMs: { p50: 1, p99, max: p99, mean: 1 }, requests: rps * 10, errors: 0, non2xx: 0, socketErrors: 0, timeouts: 0, statusCodes: { 200: rps * 10 }, durationSeconds: 10 });
+  const load = (rps: number, p99: number) => ({
+    requestsPerSecond: rps,
+    latencyMs: { p50: 1, p99, max: p99, mean: 1 },
+    requests: rps * 10,
+    errors: 0,
+    non2xx: 0,
+    socketErrors: 0,
+    timeouts: 0,
+    statusCodes: { 200: rps * 10 },
+    durationSeconds: 10,
+  });
   const report: BenchReport = {
     startedAt: '2026-01-01T00:00:00.000Z',
     machine: { cpus: 2, cpuModel: 'test', memoryGb: 1, node: 'v20', loadAverage: { before: 0, after: 0 } },
     settings: { connections: 32, durationSeconds: 10, warmupSeconds: 2, bcryptCost: 10, quick: false, scenarios: [...SCENARIO_IDS] },
     loadGenerator: 'test',
     stack: { url: 'http://x', startedByBench: true, offlineMode: 'in-process', rateLimits: { RATE_LIMIT_WEATHER_REQUESTS: '1' } },
-    scenarios: [{ id: 'weather-hit', title: 'weather', stack: load(600, 70), direct: load(1000, 10) }, { id: 'user-get', title: 'user', stack: load(300, 90), direct: load(1000, 10) }],
+    scenarios: [
+      { id: 'weather-hit', title: 'weather', stack: load(600, 70), direct: load(1000, 10) },
+      { id: 'user-get', title: 'user', stack: load(300, 90), direct: load(1000, 10) },
+    ],
     fixedRate: { id: 'weather-hit', offeredPerSecond: 400, stack: load(400, 60) },
     coldBurst: {},
     memory: { loadSeconds: 120, restSeconds: 60, load: load(300, 90), services: [{ service: 'app-backend-1', idleMb: 110, peakMb: 260, afterMb: 200 }] },
-    replicas: [{ asked: 1, running: 1, result: load(500, 80) }, { asked: 2, running: 2, result: load(800, 60) }],
+    replicas: [
+      { asked: 1, running: 1, result: load(500, 80) },
+      { asked: 2, running: 2, result: load(800, 60) },
+    ],
     targets: [],
     notes: [],
   };

@@ -114,7 +114,10 @@ describe('malformed bodies', () => {
   });
 
   test('POST /token answers only 4xx to malformed bodies and forged client credentials', async () => {
-    const basic = fc.option(headerText(80).map((t) => `Basic ${Buffer.from(t, 'latin1').toString('base64')}`), { nil: undefined });
+    const basic = fc.option(
+      headerText(80).map((t) => `Basic ${Buffer.from(t, 'latin1').toString('base64')}`),
+      { nil: undefined },
+    );
     await fc.assert(
       fc.asyncProperty(withAnyContentType(hostileBodies(['username', 'password', 'grant_type', 'client_id'])), basic, async (body, authorization) => {
         const res = await send('token', token, bodyCall('/token', body, authorization ? { authorization } : {}));
@@ -171,7 +174,10 @@ describe('path parameters and query strings', () => {
   });
 
   test('GET /weather/{city} answers only 200 (a real city), 400 or 404 to any name, traversal and encoding tricks', async () => {
-    const city = fc.oneof({ arbitrary: hostileSegment, weight: 8 }, fc.constantFrom('London', 'S%C3%A3o%20Paulo', '%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0', 'Atlantis'));
+    const city = fc.oneof(
+      { arbitrary: hostileSegment, weight: 8 },
+      fc.constantFrom('London', 'S%C3%A3o%20Paulo', '%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0', 'Atlantis'),
+    );
     await fc.assert(
       fc.asyncProperty(city, async (segment) => {
         const res = await send('weather', weather, { method: 'GET', path: `/weather/${segment}`, headers: alice.auth });
@@ -182,7 +188,12 @@ describe('path parameters and query strings', () => {
   });
 
   test('GET /users answers only 200 or 400 to any query string', async () => {
-    const value = fc.oneof(fc.constantFrom(...SQL_INJECTIONS), fc.string({ maxLength: 30 }), fc.integer().map(String), fc.constantFrom('1,2', '1e3', '0x10', '1e400', 'Infinity', '-Infinity', 'NaN', '9'.repeat(400), ' 5', '5 ', '+5', '0b1'));
+    const value = fc.oneof(
+      fc.constantFrom(...SQL_INJECTIONS),
+      fc.string({ maxLength: 30 }),
+      fc.integer().map(String),
+      fc.constantFrom('1,2', '1e3', '0x10', '1e400', 'Infinity', '-Infinity', 'NaN', '9'.repeat(400), ' 5', '5 ', '+5', '0b1'),
+    );
     const key = fc.oneof(fc.constantFrom('limit', 'offset'), fc.string({ maxLength: 10 }), fc.constantFrom('%', '%zz', 'limit%00', '__proto__', 'constructor'));
     await fc.assert(
       fc.asyncProperty(fc.dictionary(key, value, { maxKeys: 4 }), async (query) => {
@@ -235,11 +246,14 @@ describe('headers', () => {
       fc.integer({ min: 8_000, max: 20_000 }).map((n) => `Bearer ${'a'.repeat(n)}.b.c`),
     );
     await fc.assert(
-      fc.asyncProperty(header.filter((h) => h !== `Bearer ${alice.token}`), async (authorization) => {
-        const res = await send('authorization', listUsers, { method: 'GET', path: '/users', headers: { authorization } });
-        expect(res.status).toBe(401);
-        expectRefusedOr(res);
-      }),
+      fc.asyncProperty(
+        header.filter((h) => h !== `Bearer ${alice.token}`),
+        async (authorization) => {
+          const res = await send('authorization', listUsers, { method: 'GET', path: '/users', headers: { authorization } });
+          expect(res.status).toBe(401);
+          expectRefusedOr(res);
+        },
+      ),
       { numRuns: RUNS.small },
     );
   });

@@ -39,7 +39,8 @@ const form = (fields: Record<string, string>): Pick<RawRequest, 'headers' | 'bod
   body: new URLSearchParams(fields).toString(),
 });
 /** How many recorded requests reached a stub since `from` and match. */
-const reached = (from: number, match: (url: string, method: string) => boolean, on = edge) => on.received.slice(from).filter((r) => match(r.url, r.method)).length;
+const reached = (from: number, match: (url: string, method: string) => boolean, on = edge) =>
+  on.received.slice(from).filter((r) => match(r.url, r.method)).length;
 
 function expectProblem(answer: RawAnswer, status: number) {
   expect(`${answer.status} ${answer.headers['content-type']}`).toBe(`${status} application/problem+json`);
@@ -48,26 +49,69 @@ function expectProblem(answer: RawAnswer, status: number) {
 
 // Spellings of /token that serverless-offline (hapi) or fastify route to the token function, or that a literal-path
 // rule would not see as /token.
-const TOKEN_SPELLINGS = ['/token/', '/%74oken', '/tok%65n', '/x/../token', '/./token', '//token', '/token;x', '/token/.', '/token\\', '/\\token',
-  '/x%2F..%2Ftoken', '/x/%2E%2E/token', '/%2e%2e/token', '/token%2F', '/token%00', '/%2Ftoken', '/token%5C', '/token//', '/x/..//token'];
+const TOKEN_SPELLINGS = [
+  '/token/',
+  '/%74oken',
+  '/tok%65n',
+  '/x/../token',
+  '/./token',
+  '//token',
+  '/token;x',
+  '/token/.',
+  '/token\\',
+  '/\\token',
+  '/x%2F..%2Ftoken',
+  '/x/%2E%2E/token',
+  '/%2e%2e/token',
+  '/token%2F',
+  '/token%00',
+  '/%2Ftoken',
+  '/token%5C',
+  '/token//',
+  '/x/..//token',
+];
 
 describe('canonical paths', () => {
-  test.each([...TOKEN_SPELLINGS, '/register/', '/%72egister', '/weather/London/', '/weather/S%c3%a3o%20Paulo', '/weather/%4Condon', '/users/', '/user/./x', '/weather/..', '/weather//London'])(
-    'POST/GET %s is refused with 400 problem+json before it reaches a backend',
-    async (target) => {
-      const before = edge.received.length;
-      const method = target.startsWith('/weather') || target.startsWith('/user') ? 'GET' : 'POST';
-      const answer = await send({ method, target, ...(method === 'POST' ? form({ username: 'alice', password: 'guess-wrong' }) : {}) });
-      expectProblem(answer, 400);
-      expect(edge.received.length).toBe(before);
-    },
-  );
+  test.each([
+    ...TOKEN_SPELLINGS,
+    '/register/',
+    '/%72egister',
+    '/weather/London/',
+    '/weather/S%c3%a3o%20Paulo',
+    '/weather/%4Condon',
+    '/users/',
+    '/user/./x',
+    '/weather/..',
+    '/weather//London',
+  ])('POST/GET %s is refused with 400 problem+json before it reaches a backend', async (target) => {
+    const before = edge.received.length;
+    const method = target.startsWith('/weather') || target.startsWith('/user') ? 'GET' : 'POST';
+    const answer = await send({ method, target, ...(method === 'POST' ? form({ username: 'alice', password: 'guess-wrong' }) : {}) });
+    expectProblem(answer, 400);
+    expect(edge.received.length).toBe(before);
+  });
 
   test.each([
-    '/', '/token', '/register', '/docs', '/openapi.json', '/users?limit=5&offset=0', '/users?x=/../&y=%2e',
-    '/user/0b7c6a4e-3f7e-4d0c-9d4e-2a1b3c4d5e6f', '/weather/London', '/weather/London,GB', '/weather/S%C3%A3o%20Paulo',
-    '/weather/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0', "/weather/Val-d'Or", '/weather/St.%20John%27s', '/weather/%20%20LONDON%20',
-    '/weather/Winston-Salem,US', '/weather/A.B.', '/weather/...x', '/weather/Z%C3%BCrich', '/weather/New+York',
+    '/',
+    '/token',
+    '/register',
+    '/docs',
+    '/openapi.json',
+    '/users?limit=5&offset=0',
+    '/users?x=/../&y=%2e',
+    '/user/0b7c6a4e-3f7e-4d0c-9d4e-2a1b3c4d5e6f',
+    '/weather/London',
+    '/weather/London,GB',
+    '/weather/S%C3%A3o%20Paulo',
+    '/weather/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0',
+    "/weather/Val-d'Or",
+    '/weather/St.%20John%27s',
+    '/weather/%20%20LONDON%20',
+    '/weather/Winston-Salem,US',
+    '/weather/A.B.',
+    '/weather/...x',
+    '/weather/Z%C3%BCrich',
+    '/weather/New+York',
   ])('%s passes unchanged', async (target) => {
     const before = edge.received.length;
     const method = target === '/token' || target === '/register' ? 'POST' : 'GET';
@@ -97,7 +141,12 @@ describe('canonical paths', () => {
     const before = edge.received.length;
     const statuses: Record<number, number> = {};
     for (let i = 0; i < 48; i++) {
-      const answer = await send({ method: 'POST', target: spellings[i % spellings.length], localAddress: attacker, ...form({ username: 'alice', password: `guess-${i}` }) });
+      const answer = await send({
+        method: 'POST',
+        target: spellings[i % spellings.length],
+        localAddress: attacker,
+        ...form({ username: 'alice', password: `guess-${i}` }),
+      });
       statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
       if (answer.status !== 200) {
         expect(answer.status).toBeGreaterThanOrEqual(400);
@@ -116,7 +165,11 @@ test(`the same 48 guesses over the canonical spellings the functions route (case
   const spellings = ['/token', '/TOKEN', '/Token', '/token?x=1', '/token?'];
   const before = edge.received.length;
   const statuses: number[] = [];
-  for (let i = 0; i < 48; i++) statuses.push((await send({ method: 'POST', target: spellings[i % spellings.length], localAddress: attacker, ...form({ username: 'alice', password: `guess-${i}` }) })).status);
+  for (let i = 0; i < 48; i++)
+    statuses.push(
+      (await send({ method: 'POST', target: spellings[i % spellings.length], localAddress: attacker, ...form({ username: 'alice', password: `guess-${i}` }) }))
+        .status,
+    );
   expect(reached(before, (_url, method) => method === 'POST')).toBe(AUTH_LIMIT);
   expect(statuses).toEqual([...Array(AUTH_LIMIT).fill(200), ...Array(48 - AUTH_LIMIT).fill(429)]);
 });
@@ -155,7 +208,8 @@ describe('per-address limit on GET /weather/', () => {
   test('the login limit does not count weather lookups (separate tables)', async () => {
     const client = freshAddress();
     for (let i = 0; i < 30; i++) expect((await send({ method: 'GET', target: `/weather/City${i}`, localAddress: client }, defaults)).status).toBe(200);
-    for (let i = 0; i < AUTH_LIMIT; i++) expect((await send({ method: 'POST', target: '/token', localAddress: client, ...form({ username: 'a', password: 'b' }) }, defaults)).status).toBe(200);
+    for (let i = 0; i < AUTH_LIMIT; i++)
+      expect((await send({ method: 'POST', target: '/token', localAddress: client, ...form({ username: 'a', password: 'b' }) }, defaults)).status).toBe(200);
     expect((await send({ method: 'POST', target: '/token', localAddress: client, ...form({ username: 'a', password: 'b' }) }, defaults)).status).toBe(429);
   });
 });
@@ -183,7 +237,14 @@ describe('request bodies, whatever their framing', () => {
 
   test('a slow chunked body under the limit is waited for and passed on whole', async () => {
     const before = edge.received.length;
-    const answer = await sendChunked(edge.url, { target: '/register', bodyBytes: 40_000, chunkBytes: 2_000, pauseMs: 100, headers: json, localAddress: freshAddress() });
+    const answer = await sendChunked(edge.url, {
+      target: '/register',
+      bodyBytes: 40_000,
+      chunkBytes: 2_000,
+      pauseMs: 100,
+      headers: json,
+      localAddress: freshAddress(),
+    });
     expect(answer.status).toBe(200);
     expect(edge.received.slice(before).map((r) => r.bodyBytes)).toEqual([40_000]);
   });
@@ -191,7 +252,14 @@ describe('request bodies, whatever their framing', () => {
   test('a slow chunked body over the limit is refused with 413 before its end, and reaches no backend', async () => {
     const before = edge.received.length;
     const started = Date.now();
-    const answer = await sendChunked(edge.url, { target: '/register', bodyBytes: 1024 * 1024, chunkBytes: 4096, pauseMs: 20, headers: json, localAddress: freshAddress() });
+    const answer = await sendChunked(edge.url, {
+      target: '/register',
+      bodyBytes: 1024 * 1024,
+      chunkBytes: 4096,
+      pauseMs: 20,
+      headers: json,
+      localAddress: freshAddress(),
+    });
     expectProblem(answer, 413);
     // Sending all of it would take 256 × 20 ms; the refusal comes once the buffer holds more than the limit.
     console.log(`slow 1 MB chunked body refused after ${Date.now() - started} ms`);
@@ -200,15 +268,29 @@ describe('request bodies, whatever their framing', () => {
 
   test('a chunked body that trickles for longer than 10 s gets 408 problem+json and reaches no backend', async () => {
     const before = edge.received.length;
-    const answer = await sendChunked(edge.url, { target: '/register', bodyBytes: 30_000, chunkBytes: 1000, pauseMs: 500, headers: json, localAddress: freshAddress() });
+    const answer = await sendChunked(edge.url, {
+      target: '/register',
+      bodyBytes: 30_000,
+      chunkBytes: 1000,
+      pauseMs: 500,
+      headers: json,
+      localAddress: freshAddress(),
+    });
     expectProblem(answer, 408);
     expect(edge.received.length).toBe(before);
   });
 
-  test.each<[string, string[]]>([['with a Content-Length', []], ['chunked', ['-H', 'Transfer-Encoding: chunked']]])('curl (Expect: 100-continue) posting 60 kB %s is let through whole', async (_, framing) => {
+  test.each<[string, string[]]>([
+    ['with a Content-Length', []],
+    ['chunked', ['-H', 'Transfer-Encoding: chunked']],
+  ])('curl (Expect: 100-continue) posting 60 kB %s is let through whole', async (_, framing) => {
     const before = edge.received.length;
     const status = await new Promise<string>((resolve, reject) => {
-      const curl = execFile('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Content-Type: application/json', ...framing, '--data-binary', '@-', `${edge.url}/register`], (err, out) => (err ? reject(err) : resolve(out)));
+      const curl = execFile(
+        'curl',
+        ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Content-Type: application/json', ...framing, '--data-binary', '@-', `${edge.url}/register`],
+        (err, out) => (err ? reject(err) : resolve(out)),
+      );
       curl.stdin!.end('a'.repeat(60_000));
     });
     expect(status).toBe('200');
@@ -278,39 +360,65 @@ describe('CORS', () => {
   beforeEach(() =>
     edge.handle((req, res) => {
       const origin = req.headers.origin ?? '*';
-      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'WWW-Authenticate' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'access-control-allow-origin': origin,
+        'access-control-allow-credentials': 'true',
+        'access-control-expose-headers': 'WWW-Authenticate',
+      });
       res.end('{}');
     }),
   );
   afterAll(() => edge.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
   const corsHeaders = (answer: RawAnswer) => Object.fromEntries(Object.entries(answer.headers).filter(([name]) => name.startsWith('access-control-')));
 
-  test.each(['https://evil.example', 'https://app.example.evil.example', 'https://app.exampl', 'http://app.example', 'null', 'https://app.example|https://app.example', 'https://app.example, https://app.example'])(
-    'an unlisted Origin %s gets no Access-Control-* header at all',
-    async (origin) => {
-      const answer = await send({ method: 'GET', target: '/users', headers: [['Origin', origin]] });
-      expect(answer.status).toBe(200);
-      expect(corsHeaders(answer)).toEqual({});
-    },
-  );
+  test.each([
+    'https://evil.example',
+    'https://app.example.evil.example',
+    'https://app.exampl',
+    'http://app.example',
+    'null',
+    'https://app.example|https://app.example',
+    'https://app.example, https://app.example',
+  ])('an unlisted Origin %s gets no Access-Control-* header at all', async (origin) => {
+    const answer = await send({ method: 'GET', target: '/users', headers: [['Origin', origin]] });
+    expect(answer.status).toBe(200);
+    expect(corsHeaders(answer)).toEqual({});
+  });
 
   test('by default (CORS_ORIGINS empty) no origin gets CORS headers, not even a preflight answer', async () => {
     for (const origin of LISTED) {
       expect(corsHeaders(await send({ method: 'GET', target: '/users', headers: [['Origin', origin]] }, defaults))).toEqual({});
-      const preflight = await send({ method: 'OPTIONS', target: '/token', headers: [['Origin', origin], ['Access-Control-Request-Method', 'POST']] }, defaults);
+      const preflight = await send(
+        {
+          method: 'OPTIONS',
+          target: '/token',
+          headers: [
+            ['Origin', origin],
+            ['Access-Control-Request-Method', 'POST'],
+          ],
+        },
+        defaults,
+      );
       expect(corsHeaders(preflight)).toEqual({});
     }
   });
 
   test.each(LISTED)('a listed Origin %s gets exactly that origin back, Vary: Origin, and no credentials', async (origin) => {
     const answer = await send({ method: 'GET', target: '/users', headers: [['Origin', origin]] });
-    expect(corsHeaders(answer)).toEqual({ 'access-control-allow-origin': [origin], 'access-control-expose-headers': ['Retry-After, WWW-Authenticate, X-Request-ID'] });
+    expect(corsHeaders(answer)).toEqual({
+      'access-control-allow-origin': [origin],
+      'access-control-expose-headers': ['Retry-After, WWW-Authenticate, X-Request-ID'],
+    });
     expect(answer.headers.vary?.join(',')).toMatch(/\bOrigin\b/i);
   });
 
   test("a listed origin's preflight is answered at the edge (204, methods, headers, max-age); an unlisted one gets no CORS headers", async () => {
     const before = edge.received.length;
-    const asked: Array<[string, string]> = [['Access-Control-Request-Method', 'POST'], ['Access-Control-Request-Headers', 'content-type']];
+    const asked: Array<[string, string]> = [
+      ['Access-Control-Request-Method', 'POST'],
+      ['Access-Control-Request-Headers', 'content-type'],
+    ];
     const listed = await send({ method: 'OPTIONS', target: '/token', headers: [['Origin', LISTED[0]], ...asked] });
     expect(listed.status).toBe(204);
     expect(corsHeaders(listed)).toEqual({

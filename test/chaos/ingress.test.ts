@@ -131,7 +131,10 @@ describe('hostile requests through HAProxy', () => {
 
   test('malformed bodies to POST /register and POST /token answer only 4xx (or 201 for a valid registration)', async () => {
     const bodies = fc.sample(withAnyContentType(hostileBodies(['username', 'password'])), { numRuns: 150, seed: 7 });
-    for (const [path, sample] of [['/register', bodies], ['/token', fc.sample(withAnyContentType(hostileBodies(['username', 'password', 'grant_type'])), { numRuns: 150, seed: 8 })]] as const) {
+    for (const [path, sample] of [
+      ['/register', bodies],
+      ['/token', fc.sample(withAnyContentType(hostileBodies(['username', 'password', 'grant_type'])), { numRuns: 150, seed: 8 })],
+    ] as const) {
       for (const body of sample) {
         const headers: Array<[string, string]> = body.contentType ? [['Content-Type', body.contentType]] : [];
         const answer = await api({ method: 'POST', target: path, headers, body: body.payload });
@@ -165,7 +168,18 @@ describe('hostile requests through HAProxy', () => {
     ['an absolute URI naming another host', () => ({ method: 'GET', target: 'http://evil.example/users', headers: bearer(alice.token) })],
     ['a relative traversal target', () => ({ method: 'GET', target: '../../etc/passwd' })],
     ['a header name with a space', () => ({ method: 'GET', target: '/health-check', headers: [['Bad Header', 'x']] })],
-    ['two different Content-Length headers', () => ({ method: 'POST', target: '/register', headers: [['Content-Type', 'application/json'], ['Content-Length', '5']], body: '{"a":1}' })],
+    [
+      'two different Content-Length headers',
+      () => ({
+        method: 'POST',
+        target: '/register',
+        headers: [
+          ['Content-Type', 'application/json'],
+          ['Content-Length', '5'],
+        ],
+        body: '{"a":1}',
+      }),
+    ],
   ])('%s is refused by the ingress parser with 400', async (_, make) => {
     const answer = await api(make());
     tally('unparsable', answer);
@@ -176,14 +190,26 @@ describe('hostile requests through HAProxy', () => {
     ['a 20 kB header', 431, () => ({ method: 'GET', target: '/users', headers: [...bearer(alice.token), ['X-Padding', 'a'.repeat(20_000)]] })],
     ['a 20 kB URL', 414, () => ({ method: 'GET', target: `/weather/${'a'.repeat(20_000)}`, headers: bearer(alice.token) })],
     ['a 9 kB query string', 400, () => ({ method: 'GET', target: `/users?limit=${'9'.repeat(9000)}`, headers: bearer(alice.token) })],
-    ['limit=1e400 (a number too large to be finite)', 400, () => ({ method: 'GET', target: '/users?limit=1e400&offset=Infinity', headers: bearer(alice.token) })],
-    ['a 2 MB body declared by Content-Length', 413, () => ({ method: 'POST', target: '/register', headers: [['Content-Type', 'application/json']], body: `{"username":"${'a'.repeat(2 * 1024 * 1024)}"}` })],
+    [
+      'limit=1e400 (a number too large to be finite)',
+      400,
+      () => ({ method: 'GET', target: '/users?limit=1e400&offset=Infinity', headers: bearer(alice.token) }),
+    ],
+    [
+      'a 2 MB body declared by Content-Length',
+      413,
+      () => ({ method: 'POST', target: '/register', headers: [['Content-Type', 'application/json']], body: `{"username":"${'a'.repeat(2 * 1024 * 1024)}"}` }),
+    ],
     ['a 9 kB Authorization header', 401, () => ({ method: 'GET', target: '/users', headers: [['Authorization', `Bearer ${'a'.repeat(9000)}.b.c`]] })],
     ['an unknown method', 400, () => ({ method: 'BREW', target: '/health-check' })],
     ['a lower-case method', 400, () => ({ method: 'get', target: '/health-check' })],
     ['a content type nobody can parse', 400, () => ({ method: 'POST', target: '/register', headers: [['Content-Type', '/;;=']], body: '{}' })],
     // serverless-offline would give the function a default application/json: HAProxy answers it, and nothing is stored.
-    ['a POST body without Content-Type', 415, () => ({ method: 'POST', target: '/register', body: JSON.stringify({ username: `notype_${randomBytes(4).toString('hex')}`, password: 'password123' }) })],
+    [
+      'a POST body without Content-Type',
+      415,
+      () => ({ method: 'POST', target: '/register', body: JSON.stringify({ username: `notype_${randomBytes(4).toString('hex')}`, password: 'password123' }) }),
+    ],
     ['an overlong UTF-8 escape in the path', 400, () => ({ method: 'GET', target: '/user/%C0%AE%C0%AE%2F', headers: bearer(alice.token) })],
   ])('%s is answered %i problem+json', async (_, status, make) => {
     const answer = await api(make());
@@ -195,18 +221,32 @@ describe('hostile requests through HAProxy', () => {
   test('a chunked body of 2 MB (no Content-Length to judge) is refused with 413 by the ingress, before any function', async () => {
     // Paced: the refusal comes once HAProxy's buffer is full, and writing on after it would draw a reset that discards it.
     const target = '/register';
-    const answer = await sendChunked(stack.urls.api, { target, bodyBytes: 2 * 1024 * 1024, chunkBytes: 64 * 1024, pauseMs: 100, headers: [['Content-Type', 'application/json']], localAddress: freshAddress() });
+    const answer = await sendChunked(stack.urls.api, {
+      target,
+      bodyBytes: 2 * 1024 * 1024,
+      chunkBytes: 64 * 1024,
+      pauseMs: 100,
+      headers: [['Content-Type', 'application/json']],
+      localAddress: freshAddress(),
+    });
     answers.push({ target, answer });
     tally('oversize and odd', answer);
     expect(answer.status).toBe(413);
     expectProblem(answer);
-    const logged = await eventually('HAProxy to log the refusal', () => stack.logLines('haproxy').find((l) => l.request_id === answer.headers['x-request-id']?.[0]));
+    const logged = await eventually('HAProxy to log the refusal', () =>
+      stack.logLines('haproxy').find((l) => l.request_id === answer.headers['x-request-id']?.[0]),
+    );
     expect(logged).toMatchObject({ status: 413, server: '<NOSRV>' });
   });
 
   test('afterwards every process still runs, none logged an error, the API answers, and the database holds exactly the users answered 201', async () => {
     for (const [name, pid] of Object.entries(stack.pids)) expect([name, isAlive(pid!)]).toEqual([name, true]);
-    const errors = ['app-backend-1', 'app-backend-2', 'weather-service'].flatMap((name) => stack.logLines(name).filter((l) => l.level === 'ERROR').map((l) => `${name}: ${JSON.stringify(l)}`));
+    const errors = ['app-backend-1', 'app-backend-2', 'weather-service'].flatMap((name) =>
+      stack
+        .logLines(name)
+        .filter((l) => l.level === 'ERROR')
+        .map((l) => `${name}: ${JSON.stringify(l)}`),
+    );
     expect(errors).toEqual([]);
     expect((await api({ method: 'GET', target: '/health-check' })).status).toBe(200);
     const after = await userRows();
@@ -224,7 +264,10 @@ describe('tokens through the stack', () => {
 
   test.each<[string, () => Array<[string, string]>]>([
     ['no Authorization header', () => []],
-    ['an unsigned token (alg none)', () => bearer(jwt.sign({ sub: alice.id, iss: ISSUER, exp: Math.floor(Date.now() / 1000) + 600 }, '', { algorithm: 'none' }))],
+    [
+      'an unsigned token (alg none)',
+      () => bearer(jwt.sign({ sub: alice.id, iss: ISSUER, exp: Math.floor(Date.now() / 1000) + 600 }, '', { algorithm: 'none' })),
+    ],
     ['a token signed with another secret', () => bearer(sign({ sub: alice.id }, randomBytes(48).toString('base64url')))],
     [
       'a changed payload with the old signature',
@@ -270,7 +313,12 @@ describe('brute force', () => {
     const statuses: number[] = [];
     for (let i = 0; i < RATE_LIMIT.requests + 10; i++) {
       // One name per guess: this checks the per-address limit, apart from the per-username throttle (login-throttle.test.ts).
-      const answer = await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: `guess_${i}_target`, password: `guess-${i}-wrong` }) });
+      const answer = await api({
+        method: 'POST',
+        target: '/token',
+        localAddress: attacker,
+        ...form({ username: `guess_${i}_target`, password: `guess-${i}-wrong` }),
+      });
       statuses.push(answer.status);
       if (answer.status === 429) {
         expectProblem(answer, 429);
@@ -283,11 +331,16 @@ describe('brute force', () => {
     expect(firstLimited).toBe(RATE_LIMIT.requests);
     expect(statuses.slice(firstLimited).every((s) => s === 429)).toBe(true);
     // Even the right password is refused from that address until the window passes...
-    expect((await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: alice.username, password: alice.password }) })).status).toBe(429);
+    expect(
+      (await api({ method: 'POST', target: '/token', localAddress: attacker, ...form({ username: alice.username, password: alice.password }) })).status,
+    ).toBe(429);
     // ...while the rest of the API still serves it, and other addresses log in as usual.
     expect((await api({ method: 'GET', target: '/health-check', localAddress: attacker })).status).toBe(200);
     expect((await api({ method: 'GET', target: '/users', localAddress: attacker, headers: bearer(alice.token) })).status).toBe(200);
-    for (const [who, from] of [[alice, '127.0.0.3'], [bob, '127.0.0.4']] as const) {
+    for (const [who, from] of [
+      [alice, '127.0.0.3'],
+      [bob, '127.0.0.4'],
+    ] as const) {
       const answer = await api({ method: 'POST', target: '/token', localAddress: from, ...form({ username: who.username, password: who.password }) });
       expect(answer.status).toBe(200);
       tokens.push(answer.json.access_token);
@@ -299,7 +352,20 @@ describe('spellings of the path', () => {
   test(`48 failed logins from one address spread over spellings of /token: at most ${RATE_LIMIT.requests} reach a password check, every other answer is 4xx problem+json`, async () => {
     const attacker = '127.0.0.5';
     const username = `ghost_${randomBytes(4).toString('hex')}`;
-    const spellings = ['/token', '/token/', '/%74oken', '/x/../token', '/./token', '//token', '/token;x', '/TOKEN', '/token?x=1', '/tok%65n', '/token%2F', '/x%2F..%2Ftoken'];
+    const spellings = [
+      '/token',
+      '/token/',
+      '/%74oken',
+      '/x/../token',
+      '/./token',
+      '//token',
+      '/token;x',
+      '/TOKEN',
+      '/token?x=1',
+      '/tok%65n',
+      '/token%2F',
+      '/x%2F..%2Ftoken',
+    ];
     const statuses: Record<string, number> = {};
     const ids: string[] = [];
     for (let i = 0; i < 48; i++) {
@@ -311,25 +377,52 @@ describe('spellings of the path', () => {
       expectProblem(answer);
     }
     // Counted from what the processes logged: password checks by the functions, forwarded requests by HAProxy.
-    const checks = ['app-backend-1', 'app-backend-2'].flatMap((name) => stack.logLines(name)).filter((l) => l.event === 'auth.login_failed' && l.username === username).length;
+    const checks = ['app-backend-1', 'app-backend-2']
+      .flatMap((name) => stack.logLines(name))
+      .filter((l) => l.event === 'auth.login_failed' && l.username === username).length;
     const forwarded = await eventually('HAProxy to log all 48 guesses', () => {
       const lines = stack.logLines('haproxy').filter((l) => ids.includes(l.request_id));
       return lines.length === 48 ? lines.filter((l) => l.server !== '<NOSRV>').length : undefined;
     });
-    console.log(`48 guesses over ${spellings.length} spellings from ${attacker}: ${checks} reached a password check, ${forwarded} reached a backend; answers ${JSON.stringify(statuses)}`);
+    console.log(
+      `48 guesses over ${spellings.length} spellings from ${attacker}: ${checks} reached a password check, ${forwarded} reached a backend; answers ${JSON.stringify(statuses)}`,
+    );
     expect(checks).toBeGreaterThan(0);
     expect(checks).toBeLessThanOrEqual(RATE_LIMIT.requests);
     expect(forwarded).toBeLessThanOrEqual(RATE_LIMIT.requests);
   });
 
   // Canonical, so let through: none of these may be routed to the token function (it would answer 401) unseen by the limit.
-  test.each(['/token%3F', '/token%23', '/token%3Bx', '/token%20', '/token%2C', '/token%25', '/token%C2%A0', '/token%E2%80%8B', '/token,', '/token:', '/token@', '/token!', "/token'", '/token(x)', '/token*', '/token+', '/token$', '/token&', '/token=', '/token~', '/token.', '/token-', '/token_', '/x/token', '/token/x'])(
-    'POST %s is not the token function (404 problem+json)',
-    async (target) => {
-      const answer = await api({ method: 'POST', target, ...form({ username: alice.username, password: 'not-her-password' }) });
-      expectProblem(answer, 404);
-    },
-  );
+  test.each([
+    '/token%3F',
+    '/token%23',
+    '/token%3Bx',
+    '/token%20',
+    '/token%2C',
+    '/token%25',
+    '/token%C2%A0',
+    '/token%E2%80%8B',
+    '/token,',
+    '/token:',
+    '/token@',
+    '/token!',
+    "/token'",
+    '/token(x)',
+    '/token*',
+    '/token+',
+    '/token$',
+    '/token&',
+    '/token=',
+    '/token~',
+    '/token.',
+    '/token-',
+    '/token_',
+    '/x/token',
+    '/token/x',
+  ])('POST %s is not the token function (404 problem+json)', async (target) => {
+    const answer = await api({ method: 'POST', target, ...form({ username: alice.username, password: 'not-her-password' }) });
+    expectProblem(answer, 404);
+  });
 
   test('what legitimate clients send still works: Swagger UI and its assets, the OpenAPI document, encoded city names', async () => {
     const page = await api({ method: 'GET', target: '/docs' });
@@ -338,7 +431,7 @@ describe('spellings of the path', () => {
     expect(assets.length).toBeGreaterThan(0);
     for (const target of [...new Set(assets)]) expect([target, (await api({ method: 'GET', target })).status]).toEqual([target, 200]);
     expect((await api({ method: 'GET', target: '/openapi.json' })).status).toBe(200);
-    for (const city of ['S\u00e3o Paulo,BR', 'Z\u00fcrich', '\u041c\u043e\u0441\u043a\u0432\u0430', "Val-d'Or", 'St. John\'s']) {
+    for (const city of ['S\u00e3o Paulo,BR', 'Z\u00fcrich', '\u041c\u043e\u0441\u043a\u0432\u0430', "Val-d'Or", "St. John's"]) {
       const target = `/weather/${encodeURIComponent(city)}`;
       expect([target, (await api({ method: 'GET', target, headers: bearer(alice.token) })).status]).toEqual([target, 200]);
     }
@@ -382,6 +475,8 @@ describe('secrets', () => {
         if (!allowed.has(secret) && text.includes(secret)) throw new Error(`the answer to ${target} contains a secret (${secret.slice(0, 6)}…)`);
       }
     }
-    console.log(`secrets scan: ${passwords.length} passwords, ${tokens.length} tokens, ${keys.length} keys; ${files.length} log files (${bytes} bytes), ${answers.length} answers: none found`);
+    console.log(
+      `secrets scan: ${passwords.length} passwords, ${tokens.length} tokens, ${keys.length} keys; ${files.length} log files (${bytes} bytes), ${answers.length} answers: none found`,
+    );
   });
 });

@@ -80,7 +80,10 @@ function expectNoFailure(samples: Sample[]) {
 async function recoveredAfter(from: number) {
   const healthy = await until('GET /health-check to answer 200 again', async () => (await status('/health-check')) === 200);
   const read = await until('GET /user/{id} to answer 200 again', async () => (await status(`/user/${users[0].id}`, auth(users[0].token))) === 200);
-  const write = await until('POST /register to answer 201 again', async () => (await status('/register', json({ username: `pg_${randomBytes(5).toString('hex')}`, password: 'long enough pw' }))) === 201);
+  const write = await until(
+    'POST /register to answer 201 again',
+    async () => (await status('/register', json({ username: `pg_${randomBytes(5).toString('hex')}`, password: 'long enough pw' }))) === 201,
+  );
   return { health: healthy - from, read: read - from, write: write - from };
 }
 

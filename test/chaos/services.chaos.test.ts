@@ -47,7 +47,11 @@ async function expectRestOfApiUnaffected() {
   expect((await get('/health-check', {})).status).toBe(200);
   expect((await get(`/user/${me.id}`)).status).toBe(200);
   expect((await get('/users?limit=5')).status).toBe(200);
-  const login = await timedFetch(stack.urls.api, { name: 'token', path: '/token', init: { method: 'POST', body: new URLSearchParams({ username: me.username, password: me.password }) } });
+  const login = await timedFetch(stack.urls.api, {
+    name: 'token',
+    path: '/token',
+    init: { method: 'POST', body: new URLSearchParams({ username: me.username, password: me.password }) },
+  });
   expect(login.status).toBe(200);
 }
 
@@ -62,7 +66,11 @@ beforeAll(async () => {
   });
   const username = `svc_${randomBytes(5).toString('hex')}`;
   const password = `pw-${randomBytes(8).toString('hex')}`;
-  const created = await fetch(`${stack.urls.api}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const created = await fetch(`${stack.urls.api}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   expect(created.status).toBe(201);
   const issued = await fetch(`${stack.urls.api}/token`, { method: 'POST', body: new URLSearchParams({ username, password }) });
   me = { id: ((await created.json()) as { id: string }).id, username, password, token: ((await issued.json()) as { access_token: string }).access_token };
@@ -151,7 +159,9 @@ describe('the weather service fails', () => {
     } finally {
       signalGroup(stack.pids['weather-service-1']!, 'SIGCONT');
     }
-    await eventually('HAProxy to take the weather service back', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined));
+    await eventually('HAProxy to take the weather service back', async () =>
+      (await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined,
+    );
     const after = await get(weatherPath(city));
     expect([after.status, after.status === 200 ? '' : after.body]).toEqual([200, '']);
   });
@@ -161,7 +171,9 @@ describe('the weather service fails', () => {
     signalGroup(pid, 'SIGKILL');
     await eventually('the weather service to be gone', () => (isAlive(pid) ? undefined : true));
     // Until its checks fail, HAProxy retries the dead address (1 s apart); once it is DOWN, the answer is immediate.
-    await eventually('HAProxy to take the weather service out', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined));
+    await eventually('HAProxy to take the weather service out', async () =>
+      (await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined,
+    );
     const answers = await Promise.all(Array.from({ length: 10 }, () => get(weatherPath(uniqueCity('Gone')))));
     for (const answer of answers) {
       expectProblem(answer, [503]);
@@ -172,7 +184,9 @@ describe('the weather service fails', () => {
 
     const started = performance.now();
     await stack.restart('weather-service-1');
-    await eventually('HAProxy to take the weather service back', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined));
+    await eventually('HAProxy to take the weather service back', async () =>
+      (await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined,
+    );
     expect((await get(weatherPath(uniqueCity('Back')))).status).toBe(200);
     console.log(`weather service restarted and serving in ${Math.round(performance.now() - started)} ms`);
   });

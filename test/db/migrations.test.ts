@@ -53,18 +53,21 @@ describe('the runtime roles on the run embedded Postgres', () => {
     });
   });
 
-  test.each(DATABASES.map((d) => [d.role, d.name] as const))('%s has SELECT, INSERT, UPDATE, DELETE on every table of %s, those of later migrations too', async (role, db) => {
-    const url = urlsOf(readEmbeddedState()!)[db];
-    await withClient(url, async (c) => {
-      const { rows } = await c.query<{ table: string; dml: boolean }>(
-        `SELECT tablename AS table, bool_and(has_table_privilege(current_user, format('%I', tablename), p)) AS dml
+  test.each(DATABASES.map((d) => [d.role, d.name] as const))(
+    '%s has SELECT, INSERT, UPDATE, DELETE on every table of %s, those of later migrations too',
+    async (role, db) => {
+      const url = urlsOf(readEmbeddedState()!)[db];
+      await withClient(url, async (c) => {
+        const { rows } = await c.query<{ table: string; dml: boolean }>(
+          `SELECT tablename AS table, bool_and(has_table_privilege(current_user, format('%I', tablename), p)) AS dml
            FROM pg_tables, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p
           WHERE schemaname = 'public' AND tablename <> 'pgmigrations' GROUP BY tablename ORDER BY tablename`,
-      );
-      expect(rows.map((r) => r.table)).toContain(TABLES[db]);
-      expect(rows.filter((r) => !r.dml).map((r) => `${role} on ${r.table}`)).toEqual([]);
-    });
-  });
+        );
+        expect(rows.map((r) => r.table)).toContain(TABLES[db]);
+        expect(rows.filter((r) => !r.dml).map((r) => `${role} on ${r.table}`)).toEqual([]);
+      });
+    },
+  );
 
   test('weather_user can use the budget and lease tables of the weather migrations', async () => {
     await withClient(readEmbeddedState()!.weatherUrl, async (c) => {
@@ -94,7 +97,10 @@ describe('npm run migrate, as a deployer runs it', () => {
     return `postgres://postgres:${encodeURIComponent(secret)}@127.0.0.1:${readEmbeddedState()!.port}`;
   };
   const migrate = () =>
-    promisify(execFile)(TSX, ['local/migrate.ts', '--app', at(owner), '--app-role', runtime], { cwd: ROOT, env: { ...process.env, LOCAL_STATE_DIR: '/nonexistent' } });
+    promisify(execFile)(TSX, ['local/migrate.ts', '--app', at(owner), '--app-role', runtime], {
+      cwd: ROOT,
+      env: { ...process.env, LOCAL_STATE_DIR: '/nonexistent' },
+    });
 
   beforeAll(() =>
     withClient(`${superuser()}/postgres`, async (c) => {
@@ -121,7 +127,9 @@ describe('npm run migrate, as a deployer runs it', () => {
       expect((await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
       await c.query('INSERT INTO later_migration VALUES (1)');
       // The login throttle's table (an app migration of its own) is the runtime role's to read and write, not to change.
-      await c.query("INSERT INTO login_throttle VALUES ('someone', 1, now(), now()) ON CONFLICT (username) DO UPDATE SET failures = login_throttle.failures + 1");
+      await c.query(
+        "INSERT INTO login_throttle VALUES ('someone', 1, now(), now()) ON CONFLICT (username) DO UPDATE SET failures = login_throttle.failures + 1",
+      );
       await c.query("DELETE FROM login_throttle WHERE username = 'someone'");
       expect(await failure(c, 'TRUNCATE login_throttle')).toBe('42501');
       expect(await failure(c, 'DROP TABLE login_throttle')).toBe('42501');

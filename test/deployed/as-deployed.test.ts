@@ -40,7 +40,10 @@ async function call(base: string, method: string, path: string, init: { headers?
 
 const api = (method: string, path: string, init?: { headers?: Record<string, string>; body?: string }) => call(stack.backend.url, method, path, init);
 const json = (value: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
-const form = (value: Record<string, string>) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(value).toString() });
+const form = (value: Record<string, string>) => ({
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(value).toString(),
+});
 
 function expectProblem(reply: Reply, status: number) {
   expect(reply.status).toBe(status);
@@ -76,8 +79,17 @@ function writeReport(s: DeployedStack) {
     coldStart: c.coldStart ? { initMs: Math.round(c.coldStart.initMs), firstAnswerMs: Math.round(c.coldStart.firstAnswerMs) } : null,
   }));
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-  writeFileSync(join(ROOT, 'test-results', 'as-deployed.json'), JSON.stringify({ packageMs: { backend: s.packages.backend.packageMs, weather: s.packages.weather.packageMs }, functions }, null, 2));
-  writeFileSync(join(ROOT, 'test-results', 'as-deployed.log'), s.logs().map((l) => `${l.fn} ${l.stream}: ${l.text}\n`).join(''));
+  writeFileSync(
+    join(ROOT, 'test-results', 'as-deployed.json'),
+    JSON.stringify({ packageMs: { backend: s.packages.backend.packageMs, weather: s.packages.weather.packageMs }, functions }, null, 2),
+  );
+  writeFileSync(
+    join(ROOT, 'test-results', 'as-deployed.log'),
+    s
+      .logs()
+      .map((l) => `${l.fn} ${l.stream}: ${l.text}\n`)
+      .join(''),
+  );
 }
 
 describe('packaged for a non-local stage', () => {
@@ -110,7 +122,11 @@ describe('packaged for a non-local stage', () => {
         // Its code or its binary (the packager copies a few license and build files regardless).
         const bcrypt = files.some((f) => /^node_modules\/bcrypt\/.*\.(js|node)$/.test(f));
         expect(bcrypt).toBe(['register', 'token'].includes(fn.alias));
-        if (bcrypt) expect(files.filter((f) => f.endsWith('.node')).sort()).toEqual(['node_modules/bcrypt/prebuilds/linux-arm64/bcrypt.glibc.node', 'node_modules/bcrypt/prebuilds/linux-x64/bcrypt.glibc.node']);
+        if (bcrypt)
+          expect(files.filter((f) => f.endsWith('.node')).sort()).toEqual([
+            'node_modules/bcrypt/prebuilds/linux-arm64/bcrypt.glibc.node',
+            'node_modules/bcrypt/prebuilds/linux-x64/bcrypt.glibc.node',
+          ]);
       }
     }
   });

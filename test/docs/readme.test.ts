@@ -13,7 +13,9 @@ const NOT_FOR_DOTENV = new Set(['STAGE', 'IS_OFFLINE', 'IS_LOCAL', 'POWERTOOLS_S
 const INTERNAL = new Set<string>([]);
 
 function markdownFiles(): string[] {
-  const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  const docs = readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
   return ['README.md', ...docs];
 }
 
@@ -37,14 +39,21 @@ function anchors(markdown: string): Set<string> {
   const prose = markdown.replace(/```[\s\S]*?```/g, '');
   return new Set(
     [...prose.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
-      m[1].trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-'),
+      m[1]
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
     ),
   );
 }
 
 /** Variable names in the first column of the README's settings table. */
 function readmeSettings(): string[] {
-  const section = read('README.md').split(/^## Settings$/m)[1]?.split(/^## /m)[0] ?? '';
+  const section =
+    read('README.md')
+      .split(/^## Settings$/m)[1]
+      ?.split(/^## /m)[0] ?? '';
   return [...section.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
 }
 

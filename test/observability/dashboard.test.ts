@@ -20,9 +20,7 @@ test('the committed platform.json is exactly what the builder produces', () => {
 
 test('every query parses with the LogQL grammar Grafana uses', () => {
   expect(queries.length).toBeGreaterThan(10);
-  const broken = queries
-    .map((q) => ({ ...q, errors: analyze(interpolate(q.expr)).errors }))
-    .filter((q) => q.errors.length > 0);
+  const broken = queries.map((q) => ({ ...q, errors: analyze(interpolate(q.expr)).errors })).filter((q) => q.errors.length > 0);
   expect(broken).toEqual([]);
 });
 
@@ -84,7 +82,9 @@ test('panels use the provisioned Loki datasource by its uid, and the provider lo
     expect({ panel: panel.title, uid: panel.datasource?.uid }).toEqual({ panel: panel.title, uid: LOKI_DATASOURCE_UID });
   }
   const providers = parseYaml(readFileSync(join(OBSERVABILITY, 'grafana/provisioning/dashboards/platform.yaml'), 'utf8'));
-  expect(providers.providers).toEqual([expect.objectContaining({ type: 'file', folder: 'Platform', options: expect.objectContaining({ path: '/etc/grafana/dashboards' }) })]);
+  expect(providers.providers).toEqual([
+    expect.objectContaining({ type: 'file', folder: 'Platform', options: expect.objectContaining({ path: '/etc/grafana/dashboards' }) }),
+  ]);
 });
 
 test('panels sit on the 24-column grid without overlapping', () => {

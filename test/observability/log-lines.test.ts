@@ -64,7 +64,12 @@ let logs: string;
 function captureStderr() {
   const lines: string[] = [];
   const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-    lines.push(...chunk.toString().split('\n').filter((l) => l.startsWith('{')));
+    lines.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.startsWith('{')),
+    );
     return true;
   }) as typeof process.stderr.write);
   return { lines, restore: () => spy.mockRestore() };
@@ -112,7 +117,8 @@ beforeAll(async () => {
     stderr.lines.length = 0;
 
     await asService('weather-service', async () => {
-      const weather = (city: string) => invoke(weatherHandler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: serviceCredential() });
+      const weather = (city: string) =>
+        invoke(weatherHandler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: serviceCredential() });
       for (const status of [200, 200, 200]) expect((await weather(sunny)).status).toBe(status);
       expect((await weather(rainy)).status).toBe(200);
       standIn.setMode({ status: 500 });
@@ -208,9 +214,7 @@ test('every dashboard query finds real lines, and every field it reads is in eac
 
 function expectRunCounts(summary: Summary) {
   expect(summary.cacheHitsByCity).toEqual([{ key: cityKey(sunny), count: 2 }]);
-  expect(summary.externalRequestsByCity).toEqual(
-    [cityKey(broken), cityKey(rainy), cityKey(sunny)].sort().map((key) => ({ key, count: 1 })),
-  );
+  expect(summary.externalRequestsByCity).toEqual([cityKey(broken), cityKey(rainy), cityKey(sunny)].sort().map((key) => ({ key, count: 1 })));
   expect(summary.loginsByUsername).toEqual([
     { key: alice, count: 2 },
     { key: bob, count: 1 },

@@ -18,7 +18,15 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** One auth.login_succeeded line, like the backend writes; `i` makes each line distinct. */
 const loginLine = (i: number, at = new Date()) =>
-  JSON.stringify({ level: 'INFO', message: EVENTS.loginSucceeded.name, timestamp: at.toISOString(), service: 'app-backend', request_id: `r-${i}`, event: EVENTS.loginSucceeded.name, username: `user_${i % 7}` });
+  JSON.stringify({
+    level: 'INFO',
+    message: EVENTS.loginSucceeded.name,
+    timestamp: at.toISOString(),
+    service: 'app-backend',
+    request_id: `r-${i}`,
+    event: EVENTS.loginSucceeded.name,
+    username: `user_${i % 7}`,
+  });
 
 const linesOf = (dir: string) =>
   readdirSync(dir)
@@ -44,7 +52,9 @@ describe('the rotating log writer', () => {
     const longest = Math.max(...written.map((l) => l.length + 1));
     for (const name of readdirSync(dir)) expect(statSync(join(dir, name)).size).toBeLessThanOrEqual(2048 + longest);
     // Oldest first, the kept files hold the last lines written, whole and in order.
-    const kept = ['haproxy.log.3', 'haproxy.log.2', 'haproxy.log.1', 'haproxy.log'].flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean));
+    const kept = ['haproxy.log.3', 'haproxy.log.2', 'haproxy.log.1', 'haproxy.log'].flatMap((n) =>
+      readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean),
+    );
     expect(kept).toEqual(written.slice(written.length - kept.length));
     expect(kept.length).toBeGreaterThan(40);
   });

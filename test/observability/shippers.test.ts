@@ -34,7 +34,14 @@ describe.each(shippers)('%s', (name, read) => {
   });
 
   test('drops plain-text and blank lines, keeps JSON objects', () => {
-    const dropped = ['Server ready: http://127.0.0.1:3001 🚀', '\u001b[32m✔\u001b[39m offline: GET /users (λ: list)', '(λ: register) RequestId: 1 Duration: 12.3 ms', '', '   ', 'null'];
+    const dropped = [
+      'Server ready: http://127.0.0.1:3001 🚀',
+      '\u001b[32m✔\u001b[39m offline: GET /users (λ: list)',
+      '(λ: register) RequestId: 1 Duration: 12.3 ms',
+      '',
+      '   ',
+      'null',
+    ];
     for (const line of dropped) expect({ line, shipped: ship(pipeline, line) }).toEqual({ line, shipped: undefined });
     expect(ship(pipeline, '  {"service":"haproxy","timestamp":"2026-01-02T03:04:05Z"}')?.labels).toEqual({ service: 'haproxy' });
   });
@@ -46,7 +53,12 @@ describe.each(shippers)('%s', (name, read) => {
   test('reads each rotated file once: its glob matches the current files, never the rotated ones', () => {
     // Both shippers key read positions by path and follow a renamed file by its open handle: a glob that also
     // matched <name>.log.1 would read the renamed file again from the start under its new path.
-    const glob = new RegExp(`^${pipeline.path.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+    const glob = new RegExp(
+      `^${pipeline.path
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*')}$`,
+    );
     const current = ['/var/log/platform/haproxy.log', '/var/log/platform/app-backend-1.log', '/var/log/platform/app-backend-1.stderr.log'];
     for (const path of current) expect({ path, read: glob.test(path) }).toEqual({ path, read: true });
     for (const path of current.flatMap((p) => [rotatedName(p, 1), rotatedName(p, 3)])) expect({ path, read: glob.test(path) }).toEqual({ path, read: false });

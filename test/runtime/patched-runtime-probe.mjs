@@ -20,7 +20,10 @@ try {
   rmSync(join(dir, 'handler.js'));
   // resolved once: the runner still answers with its file gone; a new runner (the reloadHandler path) resolves again
   seen.afterDelete = (await runner.run({}, {})).body;
-  seen.newRunnerResolves = await new InProcessRunner(funOptions, { PROBE_VALUE: 'two' }).run({}, {}).then(() => 'loaded', (err) => err.constructor.name);
+  seen.newRunnerResolves = await new InProcessRunner(funOptions, { PROBE_VALUE: 'two' }).run({}, {}).then(
+    () => 'loaded',
+    (err) => err.constructor.name,
+  );
   writeFileSync(join(dir, 'handler.js'), 'exports.handler = async () => ({ statusCode: 200, body: "ok" });\n');
   const serverless = { service: { service: 'probe', provider: { runtime: 'nodejs20.x', region: 'local', timeout: 30 } }, config: { servicePath: dir } };
   const fn = new LambdaFunction('probe', { handler: 'handler.handler', name: 'probe' }, serverless, { useInProcess: true });
@@ -34,7 +37,13 @@ try {
     const definition = { handler: 'pooled.handler', name: 'pooled' };
     await pool.get('pooled', definition).runHandler();
     rmSync(join(dir, 'pooled.js'));
-    seen[reloadHandler ? 'reloadSecondCall' : 'noReloadSecondCall'] = await pool.get('pooled', definition).runHandler().then(() => 'served', (err) => err.constructor.name);
+    seen[reloadHandler ? 'reloadSecondCall' : 'noReloadSecondCall'] = await pool
+      .get('pooled', definition)
+      .runHandler()
+      .then(
+        () => 'served',
+        (err) => err.constructor.name,
+      );
     await pool.cleanup();
   }
 } finally {

@@ -29,7 +29,11 @@ describe('serverless-offline patches', () => {
   });
 
   it('patch-package itself reports it applied (what postinstall runs)', async () => {
-    const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules', 'patch-package', 'index.js'), '--patch-dir', 'local/patches', '--error-on-fail'], { cwd: ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'patch-package', 'index.js'), '--patch-dir', 'local/patches', '--error-on-fail'],
+      { cwd: ROOT },
+    );
     expect(stdout).toMatch(/serverless-offline@\S+ ✔/);
   });
 

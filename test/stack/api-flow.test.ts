@@ -83,7 +83,19 @@ test('every request gets an X-Request-ID at the edge, returned to the client and
 
   const access = await eventually('the access log line', () => stack.logLines('haproxy').find((l) => l.request_id === id));
   expect(access).toMatchObject({ service: 'haproxy', method: 'GET', path: '/weather/Paris', status: 200, backend: 'app_backend' });
-  expect(Object.keys(access).sort()).toEqual(['backend', 'bytes', 'client_ip', 'duration_ms', 'method', 'path', 'request_id', 'server', 'service', 'status', 'timestamp']);
+  expect(Object.keys(access).sort()).toEqual([
+    'backend',
+    'bytes',
+    'client_ip',
+    'duration_ms',
+    'method',
+    'path',
+    'request_id',
+    'server',
+    'service',
+    'status',
+    'timestamp',
+  ]);
   expect(new Date(access.timestamp).toISOString()).toBe(access.timestamp);
   expect(typeof access.duration_ms).toBe('number');
 

@@ -11,7 +11,11 @@ jest.setTimeout(300_000);
 let dev: ScratchDevStack;
 
 beforeAll(async () => {
-  dev = await startScratchDevStack({ databaseUrl: settings().databaseUrl(), weatherDatabaseUrl: weatherSettings().weatherDatabaseUrl(), tag: `dev-test-${process.pid}` });
+  dev = await startScratchDevStack({
+    databaseUrl: settings().databaseUrl(),
+    weatherDatabaseUrl: weatherSettings().weatherDatabaseUrl(),
+    tag: `dev-test-${process.pid}`,
+  });
 });
 
 afterAll(async () => {

@@ -8,7 +8,8 @@ import { withReplicaServers, writeHaproxyConfig } from '../../local/haproxy-conf
 import { parseStatsCsv, serverRows } from '../../local/haproxy-stats';
 import { ROOT } from '../../local/stack';
 
-const servers = (prefix: string, count: number, firstPort: number) => Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i + 1}`, address: `127.0.0.1:${firstPort + i}` }));
+const servers = (prefix: string, count: number, firstPort: number) =>
+  Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i + 1}`, address: `127.0.0.1:${firstPort + i}` }));
 
 test('three backend and one weather replica: each backend gets exactly its server lines, everything else is unchanged, and HAProxy accepts it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'haproxy-config-'));
@@ -34,7 +35,9 @@ test('three backend and one weather replica: each backend gets exactly its serve
 });
 
 test('a backend the configuration does not have is an error, not a silently unbalanced stack', () => {
-  expect(() => withReplicaServers('backend app_backend\n    server a 127.0.0.1:1\n', { weather_service: servers('w', 1, 1) })).toThrow(/no server lines in backend weather_service/);
+  expect(() => withReplicaServers('backend app_backend\n    server a 127.0.0.1:1\n', { weather_service: servers('w', 1, 1) })).toThrow(
+    /no server lines in backend weather_service/,
+  );
 });
 
 test('the stats CSV is read by column name, server rows only', () => {

@@ -19,7 +19,11 @@ beforeAll(async () => {
   stack = await startTestStack({ embeddedPostgres: true, weatherReplicas: 2, haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' } });
   const username = `res_${randomBytes(5).toString('hex')}`;
   const password = 'long-enough-pw';
-  const created = await fetch(`${stack.urls.api}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const created = await fetch(`${stack.urls.api}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   userId = ((await created.json()) as { id: string }).id;
   const issued = await fetch(`${stack.urls.api}/token`, { method: 'POST', body: new URLSearchParams({ username, password }) });
   token = ((await issued.json()) as { access_token: string }).access_token;
@@ -96,7 +100,12 @@ test('killing one instance by its pid during a burst of requests fails no client
   expect(failures).toEqual([]);
   await eventually('app-backend-2 to be DOWN', async () => ((await serverState(stack.urls.metrics, 'app-backend-2')) === 'DOWN' ? true : undefined));
   // The killed instance had served part of the burst before it died.
-  const servedBy = new Set(stack.logLines('haproxy').filter((l) => l.path === `/user/${userId}`).map((l) => l.server));
+  const servedBy = new Set(
+    stack
+      .logLines('haproxy')
+      .filter((l) => l.path === `/user/${userId}`)
+      .map((l) => l.server),
+  );
   expect(servedBy).toEqual(new Set(['app-backend-1', 'app-backend-2']));
 });
 
@@ -128,8 +137,24 @@ test('killing one weather replica during a burst of /weather requests fails no c
 });
 
 test('stop() ends every process the stack started and frees every port', async () => {
-  const urls = [stack.urls.api, stack.urls.stats, stack.urls.weather, ...stack.urls.weatherInstances, ...stack.urls.backends, stack.urls.standIn!, `http://${stack.urls.postgres}`];
-  expect(Object.keys(stack.pids).sort()).toEqual(['app-backend-1', 'app-backend-2', 'haproxy', 'owm-standin', 'postgres', 'weather-service-1', 'weather-service-2']);
+  const urls = [
+    stack.urls.api,
+    stack.urls.stats,
+    stack.urls.weather,
+    ...stack.urls.weatherInstances,
+    ...stack.urls.backends,
+    stack.urls.standIn!,
+    `http://${stack.urls.postgres}`,
+  ];
+  expect(Object.keys(stack.pids).sort()).toEqual([
+    'app-backend-1',
+    'app-backend-2',
+    'haproxy',
+    'owm-standin',
+    'postgres',
+    'weather-service-1',
+    'weather-service-2',
+  ]);
   expect(await isListening(stack.urls.api)).toBe(true);
   await stack.stop();
   expect(leftovers(stack.pids)).toEqual([]);

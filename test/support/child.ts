@@ -16,11 +16,7 @@ export interface ReadyChild<R> {
   stop(): Promise<number | null>;
 }
 
-export async function spawnReady<R = Record<string, unknown>>(
-  script: string,
-  args: string[] = [],
-  env: Record<string, string> = {},
-): Promise<ReadyChild<R>> {
+export async function spawnReady<R = Record<string, unknown>>(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<ReadyChild<R>> {
   const child = spawn(TSX, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {

@@ -17,7 +17,15 @@ export interface ChunkedRequest {
 /** POSTs the body chunk by chunk; stops writing once an answer arrives (a refusal before the end) and reads it. */
 export function sendChunked(baseUrl: string, req: ChunkedRequest, timeoutMs = 30_000): Promise<RawAnswer> {
   const { hostname, port, host } = new URL(baseUrl);
-  const head = [`POST ${req.target} HTTP/1.1`, `Host: ${host}`, ...(req.headers ?? []).map(([k, v]) => `${k}: ${v}`), 'Transfer-Encoding: chunked', 'Connection: close', '', ''].join('\r\n');
+  const head = [
+    `POST ${req.target} HTTP/1.1`,
+    `Host: ${host}`,
+    ...(req.headers ?? []).map(([k, v]) => `${k}: ${v}`),
+    'Transfer-Encoding: chunked',
+    'Connection: close',
+    '',
+    '',
+  ].join('\r\n');
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port), localAddress: req.localAddress });
     const received: Buffer[] = [];

@@ -71,7 +71,15 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
   const address = (stub: Server) => `127.0.0.1:${(stub.address() as AddressInfo).port}`;
   const port = await freePort();
   const haproxy = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
-    env: { ...process.env, HAPROXY_ADDRESS: '127.0.0.1', PORT: String(port), STATS_PORT: String(await freePort()), BACKEND_1_ADDRESS: address(stubs[0]), BACKEND_2_ADDRESS: address(stubs[1]), ...env },
+    env: {
+      ...process.env,
+      HAPROXY_ADDRESS: '127.0.0.1',
+      PORT: String(port),
+      STATS_PORT: String(await freePort()),
+      BACKEND_1_ADDRESS: address(stubs[0]),
+      BACKEND_2_ADDRESS: address(stubs[1]),
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -13,10 +13,7 @@ export interface RunningPostgres {
 }
 
 export async function startPostgres(extraArgs: string[] = ['--ephemeral', '--exit-with-parent']): Promise<RunningPostgres> {
-  const { child, ready, stop } = await spawnReady<{ stateDir: string; pid: number; port: number }>(
-    join(ROOT, 'local', 'postgres.ts'),
-    extraArgs,
-  );
+  const { child, ready, stop } = await spawnReady<{ stateDir: string; pid: number; port: number }>(join(ROOT, 'local', 'postgres.ts'), extraArgs);
   return {
     child,
     stateDir: ready.stateDir,

@@ -7,22 +7,22 @@ export const SQL_INJECTIONS = [
   "' OR 1=1 --",
   "admin'--",
   "'; DROP TABLE users; --",
-  "1; DROP TABLE users",
+  '1; DROP TABLE users',
   "1' UNION SELECT id, username, password_hash FROM users --",
   "') OR ('a'='a",
-  "1) OR pg_sleep(5)--",
+  '1) OR pg_sleep(5)--',
   "'; SELECT pg_sleep(5); --",
   "' || (SELECT current_user) || '",
   '" OR ""="',
   '$1',
   "\\'; --",
-  "%27%20OR%201%3D1",
-  "0x27204f5220313d31",
-  "NULL",
+  '%27%20OR%201%3D1',
+  '0x27204f5220313d31',
+  'NULL',
   "'\u0000' OR 1=1",
-  "ʼ OR 1=1 --",
-  "1 AND (SELECT 1 FROM pg_user LIMIT 1)=1",
-  "${jndi:ldap://example.invalid/a}",
+  'ʼ OR 1=1 --',
+  '1 AND (SELECT 1 FROM pg_user LIMIT 1)=1',
+  '${jndi:ldap://example.invalid/a}',
 ];
 
 /** Raw path segments (sent as they are, not encoded again): traversal, NUL, double and broken encodings. */
@@ -73,8 +73,7 @@ const anyString = (maxLength = 80) =>
   );
 
 /** Printable header text (obs-text included, as HTTP allows): what a proxy could pass on. */
-export const headerText = (maxLength = 200) =>
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength });
+export const headerText = (maxLength = 200) => fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength });
 
 export const CONTENT_TYPES = [
   'application/json',
@@ -105,9 +104,10 @@ const wrongType = fc.oneof(
  * wrong type, hostile strings, truncated JSON, prototype pollution, deep nesting, huge documents.
  */
 export function hostileBodies(fields: string[]): fc.Arbitrary<HostileBody> {
-  const json = (kind: string) => (value: unknown): HostileBody => ({ kind, contentType: 'application/json', payload: JSON.stringify(value) ?? 'undefined' });
-  const record = (value: fc.Arbitrary<unknown>) =>
-    fc.record(Object.fromEntries(fields.map((f) => [f, value])), { requiredKeys: [] });
+  const json =
+    (kind: string) =>
+    (value: unknown): HostileBody => ({ kind, contentType: 'application/json', payload: JSON.stringify(value) ?? 'undefined' });
+  const record = (value: fc.Arbitrary<unknown>) => fc.record(Object.fromEntries(fields.map((f) => [f, value])), { requiredKeys: [] });
   return fc.oneof(
     fc.uint8Array({ maxLength: 2048 }).map((b) => ({ kind: 'random bytes', contentType: 'application/octet-stream', payload: Buffer.from(b) })),
     fc.jsonValue({ maxDepth: 4 }).map(json('any JSON')),
@@ -140,9 +140,9 @@ export function hostileBodies(fields: string[]): fc.Arbitrary<HostileBody> {
 
 /** A body, sometimes sent with the content type it was made for and sometimes with any other. */
 export function withAnyContentType(bodies: fc.Arbitrary<HostileBody>): fc.Arbitrary<HostileBody> {
-  return fc.tuple(bodies, fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, fc.constantFrom(...CONTENT_TYPES), headerText(60))).map(
-    ([body, contentType]) => (contentType === undefined ? body : { ...body, contentType }),
-  );
+  return fc
+    .tuple(bodies, fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, fc.constantFrom(...CONTENT_TYPES), headerText(60)))
+    .map(([body, contentType]) => (contentType === undefined ? body : { ...body, contentType }));
 }
 
 /** Any path segment: random text (encoded), SQL injection (encoded) or a raw encoding trick. */

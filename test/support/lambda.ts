@@ -26,7 +26,6 @@ export interface Answer {
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
-
 export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = { 'x-request-id': randomUUID(), ...lower(call.headers ?? {}) };
   let body: string | undefined = call.rawBody;

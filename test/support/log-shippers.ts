@@ -177,7 +177,10 @@ export function promtailPipeline(file = join(OBSERVABILITY, 'promtail.yaml')): P
     if (found.length !== 1) throw new Error(`promtail: expected one ${name} stage, found ${found.length}`);
     return found[0];
   };
-  assertOrder('promtail', stages.map((s) => Object.keys(s)[0]));
+  assertOrder(
+    'promtail',
+    stages.map((s) => Object.keys(s)[0]),
+  );
   const named = (map: Record<string, string | null>) => Object.fromEntries(Object.entries(map ?? {}).map(([k, v]) => [k, v || k]));
   return {
     path: scrape.static_configs.flatMap((c: any) => c.labels.__path__)[0],
@@ -214,7 +217,10 @@ export function alloyPipeline(file = join(OBSERVABILITY, 'config.alloy')): Pipel
     if (found.length !== 1) throw new Error(`alloy: expected one ${name} block, found ${found.length}`);
     return found[0].attributes as Record<string, any>;
   };
-  assertOrder('alloy', stages.map((s) => s.name.replace(/^stage\./, '')));
+  assertOrder(
+    'alloy',
+    stages.map((s) => s.name.replace(/^stage\./, '')),
+  );
   const named = (map: Record<string, string>) => Object.fromEntries(Object.entries(map ?? {}).map(([k, v]) => [k, v || k]));
   const targets = match.attributes.path_targets as Array<Record<string, string>>;
   return {

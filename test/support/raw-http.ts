@@ -94,7 +94,7 @@ export function parseAnswer(raw: Buffer): RawAnswer {
 
 function dechunk(body: Buffer): Buffer {
   const parts: Buffer[] = [];
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     const lineEnd = body.indexOf('\r\n', at);
     const size = parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
     if (!size) break;

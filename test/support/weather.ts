@@ -66,5 +66,4 @@ export async function httpGet(url: string, headers: Record<string, string> = {})
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 /** A city name no other test uses (the cache database is shared by the whole run). */
-export const uniqueCity = (prefix = 'Testville') =>
-  `${prefix} ${Array.from({ length: 8 }, () => LETTERS[randomInt(LETTERS.length)]).join('')}`;
+export const uniqueCity = (prefix = 'Testville') => `${prefix} ${Array.from({ length: 8 }, () => LETTERS[randomInt(LETTERS.length)]).join('')}`;

@@ -8,15 +8,7 @@ import type { StandIn } from '../../local/owm-standin';
 import { invoke } from '../support/lambda';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
 import { createUser } from '../support/users';
-import {
-  httpGet,
-  serviceCredential,
-  standInForThisFile,
-  startWeatherProcess,
-  startWeatherService,
-  uniqueCity,
-  type RunningService,
-} from '../support/weather';
+import { httpGet, serviceCredential, standInForThisFile, startWeatherProcess, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 
 process.env.OPENWEATHER_CALLS_PER_MINUTE = '3';
 process.env.POWERTOOLS_SERVICE_NAME = 'weather-service';
@@ -30,7 +22,8 @@ const weather = (city: string, url = service.url) => httpGet(`${url}/weather/${e
 /** Every slot free again, as if the last call had been made over a minute ago. */
 const refill = () => weatherDatabase().none(`UPDATE weather_upstream_slots SET used_at = '-infinity'`);
 const callsInLastMinute = async () =>
-  (await weatherDatabase().one<{ n: number }>(`SELECT count(*)::int AS n FROM weather_upstream_slots WHERE used_at > clock_timestamp() - interval '1 minute'`)).n;
+  (await weatherDatabase().one<{ n: number }>(`SELECT count(*)::int AS n FROM weather_upstream_slots WHERE used_at > clock_timestamp() - interval '1 minute'`))
+    .n;
 const age = (city: string, interval: string) =>
   weatherDatabase().none(`UPDATE weather_cache SET fetched_at = fetched_at - $2::interval WHERE city_key = $1`, [cityKey(city), interval]);
 
@@ -132,7 +125,11 @@ describe('expiry of old rows', () => {
     ]);
   const exists = async (key: string) => (await weatherDatabase().oneOrNone('SELECT 1 FROM weather_cache WHERE city_key = $1', [key])) !== null;
   const expiredUnknown = async () =>
-    (await weatherDatabase().one<{ n: number }>(`SELECT count(*)::int AS n FROM weather_cache WHERE report IS NULL AND fetched_at < clock_timestamp() - interval '10 minutes'`)).n;
+    (
+      await weatherDatabase().one<{ n: number }>(
+        `SELECT count(*)::int AS n FROM weather_cache WHERE report IS NULL AND fetched_at < clock_timestamp() - interval '10 minutes'`,
+      )
+    ).n;
 
   test('unknown cities are deleted once their memory expired, in bounded batches, as new rows are written', async () => {
     const flood = Array.from({ length: 150 }, () => cityKey(uniqueCity('Nowhere')));
@@ -149,7 +146,17 @@ describe('expiry of old rows', () => {
   });
 
   test('reports past the retention period are deleted; older than the TTL but within it are kept for stale answers', async () => {
-    const report = { city: 'X', country: 'GB', temperature_c: 1, feels_like_c: 1, humidity: 1, pressure_hpa: 1, wind_speed_ms: 1, description: 'x', observed_at: new Date().toISOString() };
+    const report = {
+      city: 'X',
+      country: 'GB',
+      temperature_c: 1,
+      feels_like_c: 1,
+      humidity: 1,
+      pressure_hpa: 1,
+      wind_speed_ms: 1,
+      description: 'x',
+      observed_at: new Date().toISOString(),
+    };
     const ancient = cityKey(uniqueCity('Ancient'));
     const yesterday = cityKey(uniqueCity('Yesterday'));
     await insert(ancient, report, '8 days');

@@ -50,7 +50,11 @@ describe('two instances, each with its own pool and its own single-flight', () =
   test('50 concurrent requests for one cold city split across both: one upstream call', async () => {
     standIn.setMode(LATENCY);
     const city = uniqueCity('Crowded');
-    const answers = await burst(instances.map((i) => i.url), city, 50);
+    const answers = await burst(
+      instances.map((i) => i.url),
+      city,
+      50,
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
     expect(standIn.calls(city)).toBe(1);
   });
@@ -58,7 +62,11 @@ describe('two instances, each with its own pool and its own single-flight', () =
   test('an unknown city asked by both at once costs one upstream call and answers 404 everywhere', async () => {
     standIn.setMode(LATENCY);
     const city = uniqueCity('Nowhere');
-    const answers = await burst(instances.map((i) => i.url), city, 20);
+    const answers = await burst(
+      instances.map((i) => i.url),
+      city,
+      20,
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(404));
     expect(standIn.calls(city)).toBe(1);
   });

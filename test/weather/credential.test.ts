@@ -114,7 +114,11 @@ describe('the weather service', () => {
     expect(answers[2].status).toBe(200);
     const reported = logged.split('\n').filter((line) => line.includes('WEATHER_SERVICE_TOKEN'));
     expect(reported).toHaveLength(1);
-    expect(JSON.parse(reported[0])).toMatchObject({ level: 'ERROR', variable: 'WEATHER_SERVICE_TOKEN', reason: 'WEATHER_SERVICE_TOKEN must be set for stage "prod"' });
+    expect(JSON.parse(reported[0])).toMatchObject({
+      level: 'ERROR',
+      variable: 'WEATHER_SERVICE_TOKEN',
+      reason: 'WEATHER_SERVICE_TOKEN must be set for stage "prod"',
+    });
     expect(logged).not.toContain(token);
   });
 });
@@ -157,7 +161,11 @@ describe("the backend's weather proxy", () => {
       require('../../functions/weather-proxy/get').handler,
       require('../../functions/health/check').handler,
     ]);
-    const [answers, logged] = await output(async () => [await call(handler), await call(handler), await invoke(health, { method: 'GET', path: '/health-check' })]);
+    const [answers, logged] = await output(async () => [
+      await call(handler),
+      await call(handler),
+      await invoke(health, { method: 'GET', path: '/health-check' }),
+    ]);
     expect(answers.map((a) => a.status)).toEqual([503, 503, 200]);
     expect(answers[0].json.detail).toMatch(/not configured/);
     const naming = logged.split('\n').filter((line) => line.includes('WEATHER_SERVICE_TOKEN'));
@@ -182,7 +190,11 @@ describe('the setting', () => {
   });
 
   test.each([
-    ['missing on a non-local stage', { STAGE: 'prod', WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db' }, /WEATHER_SERVICE_TOKEN must be set for stage "prod"/],
+    [
+      'missing on a non-local stage',
+      { STAGE: 'prod', WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db' },
+      /WEATHER_SERVICE_TOKEN must be set for stage "prod"/,
+    ],
     ['shorter than 32 bytes', { WEATHER_SERVICE_TOKEN: 'too-short' }, /WEATHER_SERVICE_TOKEN must be at least 32 bytes long/],
   ])('%s: a ConfigError naming it, only when it is used', (_, env, message) => {
     const settings = readWeatherSettings(env);

@@ -65,7 +65,7 @@ test('spaces around a name and another case reach the same cache entry: 200', as
   expect(standIn.calls(city)).toBe(1);
 });
 
-test('a name whose case-folded form is too long: the service\'s 400 is passed on, and the provider is not called', async () => {
+test("a name whose case-folded form is too long: the service's 400 is passed on, and the provider is not called", async () => {
   const before = standIn.calls();
   const res = await getWeather(proxy, 'İ'.repeat(100));
   expect(res.status).toBe(400);

@@ -7,10 +7,8 @@ import { ROOT } from '../support/child';
 import { httpGet } from '../support/weather';
 
 let standIn: StandIn;
-const weatherUrl = (q: string, appid = standIn.apiKey, units = 'metric') =>
-  `${standIn.url}/data/2.5/weather?${new URLSearchParams({ q, appid, units })}`;
-const post = (path: string, body?: unknown) =>
-  fetch(`${standIn.url}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+const weatherUrl = (q: string, appid = standIn.apiKey, units = 'metric') => `${standIn.url}/data/2.5/weather?${new URLSearchParams({ q, appid, units })}`;
+const post = (path: string, body?: unknown) => fetch(`${standIn.url}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
 
 beforeAll(async () => {
   standIn = await startStandIn({ apiKey: 'standin-test-key' });

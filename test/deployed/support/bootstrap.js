@@ -5,8 +5,7 @@
 const { join } = require('node:path');
 
 const api = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime`;
-const post = (path, body) =>
-  fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (path, body) => fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const failure = (err) => ({ errorType: (err && err.name) || 'Error', errorMessage: String((err && err.message) || err) });
 
 function loadHandler() {

@@ -36,7 +36,13 @@ export function firstRouteEvent(routes: DeployedRoute[], fn: DeployedFunction) {
     rawPath: path,
     rawQueryString: '',
     headers: { host: 'cold-start', 'content-type': 'application/json', 'x-request-id': 'cold-start' },
-    requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'cold-start' }, requestId: 'cold-start', routeKey: '$default', stage: '$default', timeEpoch: Date.now() },
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'cold-start' },
+      requestId: 'cold-start',
+      routeKey: '$default',
+      stage: '$default',
+      timeEpoch: Date.now(),
+    },
     ...(method === 'POST' ? { body: '{}' } : {}),
     isBase64Encoded: false,
   };
@@ -62,7 +68,13 @@ export async function measureColdStarts(functions: DeployedFunction[], routes: D
           first.push(container.coldStart.firstAnswerMs);
         }
       }
-      results.push({ function: fn.name, zipBytes: statSync(fn.zip).size, initMs: Math.round(median(init)), firstAnswerMs: Math.round(median(first)), runs: init.length });
+      results.push({
+        function: fn.name,
+        zipBytes: statSync(fn.zip).size,
+        initMs: Math.round(median(init)),
+        firstAnswerMs: Math.round(median(first)),
+        runs: init.length,
+      });
     }
   } finally {
     rmSync(base, { recursive: true, force: true });
@@ -74,7 +86,14 @@ export async function measureColdStarts(functions: DeployedFunction[], routes: D
 export async function packagedServices(out: string) {
   const nowhere = 'postgres://cold:start@127.0.0.1:9/none';
   const secret = randomBytes(32).toString('base64url');
-  const env: NodeJS.ProcessEnv = { ...process.env, JWT_SECRET: secret, WEATHER_SERVICE_TOKEN: secret, WEATHER_SERVICE_URL: 'http://127.0.0.1:9', OPENWEATHER_API_KEY: 'cold-start', OPENWEATHER_BASE_URL: 'http://127.0.0.1:9' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JWT_SECRET: secret,
+    WEATHER_SERVICE_TOKEN: secret,
+    WEATHER_SERVICE_URL: 'http://127.0.0.1:9',
+    OPENWEATHER_API_KEY: 'cold-start',
+    OPENWEATHER_BASE_URL: 'http://127.0.0.1:9',
+  };
   delete env.LOCAL_STATE_DIR;
   return Promise.all([
     packageService(ROOT, join(out, 'backend'), 'ci', { ...env, DATABASE_URL: nowhere }),

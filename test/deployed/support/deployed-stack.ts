@@ -30,7 +30,18 @@ export interface DeployedStack {
 }
 
 // Settings the developer's shell or the test run may carry that must not leak into a deployed template.
-const LOCAL_ONLY = ['LOCAL_STATE_DIR', 'OFFLINE_PREBUILT', 'OFFLINE_PREBUILT_DIR', 'ESBUILD_WORK_FOLDER', 'STAGE', 'IS_OFFLINE', 'IS_LOCAL', 'DB_POOL_MAX', 'LAMBDA_VPC', 'NODE_OPTIONS'];
+const LOCAL_ONLY = [
+  'LOCAL_STATE_DIR',
+  'OFFLINE_PREBUILT',
+  'OFFLINE_PREBUILT_DIR',
+  'ESBUILD_WORK_FOLDER',
+  'STAGE',
+  'IS_OFFLINE',
+  'IS_LOCAL',
+  'DB_POOL_MAX',
+  'LAMBDA_VPC',
+  'NODE_OPTIONS',
+];
 
 function packagingEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -55,20 +66,33 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
     await Promise.all([backend.listen(), weather.listen()]);
     const secrets = { jwtSecret: randomBytes(48).toString('base64url'), serviceToken: randomBytes(32).toString('base64url') };
     const [backendPackage, weatherPackage] = await Promise.all([
-      packageService(ROOT, join(base, 'package-backend'), STAGE, packagingEnv({
-        DATABASE_URL: settings.databaseUrl,
-        JWT_SECRET: secrets.jwtSecret,
-        WEATHER_SERVICE_TOKEN: secrets.serviceToken,
-        WEATHER_SERVICE_URL: weather.url,
-      })),
-      packageService(join(ROOT, 'functions', 'weather'), join(base, 'package-weather'), STAGE, packagingEnv({
-        WEATHER_DATABASE_URL: settings.weatherDatabaseUrl,
-        OPENWEATHER_API_KEY: settings.openWeatherApiKey,
-        OPENWEATHER_BASE_URL: settings.openWeatherBaseUrl,
-        WEATHER_SERVICE_TOKEN: secrets.serviceToken,
-      })),
+      packageService(
+        ROOT,
+        join(base, 'package-backend'),
+        STAGE,
+        packagingEnv({
+          DATABASE_URL: settings.databaseUrl,
+          JWT_SECRET: secrets.jwtSecret,
+          WEATHER_SERVICE_TOKEN: secrets.serviceToken,
+          WEATHER_SERVICE_URL: weather.url,
+        }),
+      ),
+      packageService(
+        join(ROOT, 'functions', 'weather'),
+        join(base, 'package-weather'),
+        STAGE,
+        packagingEnv({
+          WEATHER_DATABASE_URL: settings.weatherDatabaseUrl,
+          OPENWEATHER_API_KEY: settings.openWeatherApiKey,
+          OPENWEATHER_BASE_URL: settings.openWeatherBaseUrl,
+          WEATHER_SERVICE_TOKEN: secrets.serviceToken,
+        }),
+      ),
     ]);
-    for (const [gateway, pkg, name] of [[backend, backendPackage, 'backend'], [weather, weatherPackage, 'weather']] as const) {
+    for (const [gateway, pkg, name] of [
+      [backend, backendPackage, 'backend'],
+      [weather, weatherPackage, 'weather'],
+    ] as const) {
       const own = pkg.functions.map((fn) => new FunctionContainer(fn, join(base, name, fn.alias), nodeBinary, onLog));
       await Promise.all(own.map((container) => container.deploy()));
       containers.push(...own);

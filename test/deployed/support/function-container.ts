@@ -121,7 +121,8 @@ export class FunctionContainer {
       });
     }
     this.child.on('exit', () => {
-      for (const pending of [...this.inFlight.values(), ...this.queue]) pending.resolve({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: 'the function process exited' } });
+      for (const pending of [...this.inFlight.values(), ...this.queue])
+        pending.resolve({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: 'the function process exited' } });
       this.inFlight.clear();
       this.queue = [];
     });

@@ -86,7 +86,10 @@ type Result = { statusCode?: number; headers?: Record<string, unknown>; cookies?
 
 function answer(res: ServerResponse, payload: unknown): void {
   // Payload format 2.0: a result without statusCode is a 200 JSON body.
-  const result: Result = payload && typeof payload === 'object' && 'statusCode' in payload ? (payload as Result) : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
+  const result: Result =
+    payload && typeof payload === 'object' && 'statusCode' in payload
+      ? (payload as Result)
+      : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
   const headers: Record<string, string | string[]> = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
   res.writeHead(result.statusCode ?? 200, headers);

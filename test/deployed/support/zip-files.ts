@@ -6,7 +6,9 @@ import JSZip from 'jszip';
 /** The file names in a zip. */
 export async function zipEntries(zip: string): Promise<string[]> {
   const archive = await JSZip.loadAsync(readFileSync(zip));
-  return Object.values(archive.files).filter((f) => !f.dir).map((f) => f.name);
+  return Object.values(archive.files)
+    .filter((f) => !f.dir)
+    .map((f) => f.name);
 }
 
 /** Unpacks a zip into dir: files 0644, folders 0755 (readable by the functions' user, writable only by us). */
@@ -25,4 +27,3 @@ export async function unpackZip(zip: string, dir: string): Promise<void> {
     writeFileSync(target, await file.async('nodebuffer'), { mode: 0o644 });
   }
 }
-
