@@ -9,21 +9,11 @@ import { promisify } from 'node:util';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
 import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config/local-state';
-import { DATABASES, migrateDatabase } from '../../local/migrate';
+import { DATABASES, migrateDatabase, withClient } from '../../local/migrate';
 import { ROOT, TSX } from '../support/child';
 import { startPostgres, type RunningPostgres } from '../support/embedded-postgres';
 import { invoke } from '../support/lambda';
 import { uniqueName } from '../support/users';
-
-async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The Postgres error code of a statement that must fail ('42501': insufficient privilege). */
 const failure = (client: pg.Client, sql: string) =>
