@@ -282,6 +282,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     releasePidFile(stateDir);
     throw err;
   }
+  // The pid file says no stack runs here, so a postgres.json left by one that was killed names a dead server: the
+  // instances start alongside Postgres and would take its old URL (and keep it) before the new one is written.
+  if (plan.postgresPort !== undefined) rmSync(join(stateDir, 'postgres.json'), { force: true });
   const tasks = startTasks(plan, options, progress);
   const record = (running: ReadonlyMap<string, { pid: number }>) =>
     writePidFile(stateDir, { processes: Object.fromEntries([...running].map(([name, p]) => [name, { pid: p.pid, command: commandLine(p.pid) ?? '' }])) });
