@@ -1,12 +1,10 @@
 // The project's haproxy.cfg (on free ports, with the given environment) in front of two stub backends that record
 // every request reaching them: for testing the edge rules themselves, without the functions behind them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { freePort } from '../../local/ports';
-import { ROOT } from './child';
+import { spawnHaproxy } from './haproxy-process';
 
 export interface StubRequest {
   /** which stub got it: 1 or 2 */
@@ -69,35 +67,17 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
   const edge = { received: [] as StubRequest[], handler: answerJson };
   const stubs = [await startStub(1, edge), await startStub(2, edge)];
   const address = (stub: Server) => `127.0.0.1:${(stub.address() as AddressInfo).port}`;
-  const port = await freePort();
-  const haproxy = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
-    env: {
-      ...process.env,
-      HAPROXY_ADDRESS: '127.0.0.1',
-      PORT: String(port),
-      STATS_PORT: String(await freePort()),
-      BACKEND_1_ADDRESS: address(stubs[0]),
-      BACKEND_2_ADDRESS: address(stubs[1]),
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  haproxy.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = once(haproxy, 'exit');
-  const url = `http://127.0.0.1:${port}`;
+  const haproxy = await spawnHaproxy([address(stubs[0]), address(stubs[1])], env);
+  const url = `http://127.0.0.1:${haproxy.port}`;
   const stop = async () => {
-    if (haproxy.exitCode === null && haproxy.pid) {
-      process.kill(haproxy.pid, 'SIGTERM');
-      await exited;
-    }
+    await haproxy.stop();
     for (const stub of stubs) {
       stub.closeAllConnections();
       await new Promise((r) => stub.close(r));
     }
   };
   try {
-    await untilRouted(url, haproxy, () => stderr);
+    await untilRouted(url, haproxy.child, haproxy.stderr);
     // Both servers UP, so a retry has somewhere to go: one health-check round-trip per server is enough.
     await new Promise((r) => setTimeout(r, 1500));
   } catch (err) {

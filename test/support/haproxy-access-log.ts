@@ -1,13 +1,10 @@
 // Produces real HAProxy access-log lines: runs the project's haproxy.cfg (on free ports) in front of a stub
 // backend that answers any status asked for, sends the given requests, and returns what HAProxy logged.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '../../local/ports';
-import { ROOT } from './child';
+import { spawnHaproxy } from './haproxy-process';
 
 export interface AccessRequest {
   method: string;
@@ -35,25 +32,10 @@ export async function haproxyAccessLog(requests: AccessRequest[]): Promise<Acces
   stub.listen(0, '127.0.0.1');
   await once(stub, 'listening');
   const backend = `127.0.0.1:${(stub.address() as AddressInfo).port}`;
-  const port = await freePort();
-  const haproxy = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
-    env: {
-      ...process.env,
-      HAPROXY_ADDRESS: '127.0.0.1',
-      PORT: String(port),
-      STATS_PORT: String(await freePort()),
-      BACKEND_1_ADDRESS: backend,
-      BACKEND_2_ADDRESS: backend,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const haproxy = await spawnHaproxy([backend, backend], {}, 'pipe');
+  const port = haproxy.port;
   const lines: string[] = [];
-  let stderr = '';
-  createInterface({ input: haproxy.stdout! }).on('line', (line) => lines.push(line));
-  haproxy.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const exited = once(haproxy, 'exit');
+  createInterface({ input: haproxy.child.stdout! }).on('line', (line) => lines.push(line));
   const statuses: number[] = [];
   const send = async (method: string, path: string) => {
     const answer = await fetch(`http://127.0.0.1:${port}${path}`, { method });
@@ -63,11 +45,11 @@ export async function haproxyAccessLog(requests: AccessRequest[]): Promise<Acces
   };
   try {
     for (let step = 0; ; step++) {
-      if (haproxy.exitCode !== null) throw new Error(`haproxy exited with ${haproxy.exitCode}: ${stderr}`);
+      if (haproxy.child.exitCode !== null) throw new Error(`haproxy exited with ${haproxy.child.exitCode}: ${haproxy.stderr()}`);
       const status = await send('GET', '/health-check').catch(() => 0);
       if (status === 200) break;
       if (status === 0) statuses.pop();
-      if (step >= MAX_WAIT_STEPS) throw new Error(`haproxy did not route to the stub backend: ${stderr}`);
+      if (step >= MAX_WAIT_STEPS) throw new Error(`haproxy did not route to the stub backend: ${haproxy.stderr()}`);
       await sleep(50);
     }
     for (const r of requests) await send(r.method, r.path);
@@ -77,10 +59,7 @@ export async function haproxyAccessLog(requests: AccessRequest[]): Promise<Acces
     }
     return { lines, statuses };
   } finally {
-    if (haproxy.exitCode === null) {
-      haproxy.kill('SIGTERM');
-      await exited;
-    }
+    await haproxy.stop();
     stub.close();
   }
 }

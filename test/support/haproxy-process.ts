@@ -1,0 +1,50 @@
+// The project's haproxy.cfg as a child process on free ports, in front of the given two backend addresses.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { freePort } from '../../local/ports';
+import { ROOT } from './child';
+
+export interface HaproxyProcess {
+  child: ChildProcess;
+  /** the API frontend's port */
+  port: number;
+  /** the last 4000 characters HAProxy wrote to stderr */
+  stderr(): string;
+  /** SIGTERM by its pid, and waits for it to exit (nothing when it already has) */
+  stop(): Promise<void>;
+}
+
+/** Starts HAProxy with haproxy.cfg, `backends` as BACKEND_1/2_ADDRESS and `env` on top; stdout piped when asked. */
+export async function spawnHaproxy(
+  backends: [string, string],
+  env: Record<string, string> = {},
+  stdout: 'ignore' | 'pipe' = 'ignore',
+): Promise<HaproxyProcess> {
+  const port = await freePort();
+  const child = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
+    env: {
+      ...process.env,
+      HAPROXY_ADDRESS: '127.0.0.1',
+      PORT: String(port),
+      STATS_PORT: String(await freePort()),
+      BACKEND_1_ADDRESS: backends[0],
+      BACKEND_2_ADDRESS: backends[1],
+      ...env,
+    },
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = once(child, 'exit');
+  return {
+    child,
+    port,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null || !child.pid) return;
+      process.kill(child.pid, 'SIGTERM');
+      await exited;
+    },
+  };
+}
