@@ -1,5 +1,5 @@
 // The weather service's composition root: its settings, "the database", and how its routes become Lambda handlers.
-// It imports no auth and no users code, so neither is in the weather bundle (test/backend/bundles.test.ts checks).
+// It imports no auth and no users code, so neither is in the weather bundle (test/architecture/bundles.test.ts checks).
 import { configProblem, settingsOnce, type ConfigError } from '../../layers/config/env';
 import { databaseUnavailableProblem, probeDatabase } from '../../layers/db/availability';
 import { database } from '../../layers/db/pool';
