@@ -8,7 +8,7 @@ import { databaseUnavailableProblem, probeDatabase } from '../layers/db/availabi
 import { loginThrottleStore } from '../layers/db/login-throttle';
 import { database } from '../layers/db/pool';
 import { usersStore, UsernameTaken, type PublicUser } from '../layers/db/users';
-import type { AppOptions } from '../layers/http/app';
+import type { AppOptions, Authentication } from '../layers/http/app';
 import type { ErrorMapper } from '../layers/http/error-mapping';
 import { lambda as lambdaHandler } from '../layers/http/lambda';
 import { baseLogger } from '../layers/http/logger';
@@ -44,7 +44,10 @@ export const passwords = /* @__PURE__ */ passwordHasher(() => ({
   queueTimeoutMs: settings().bcryptQueueTimeoutMs,
 }));
 export const tokens = accessTokens(() => ({ secret: settings().jwtSecret, ttlSeconds: settings().jwtTtlSeconds, issuer: settings().jwtIssuer }));
-export const authenticate = authenticator({ verifyToken: tokens.verify, findUser: users.findById });
+const currentUser = authenticator({ verifyToken: tokens.verify, findUser: users.findById });
+
+/** The backend's callers: Bearer access tokens of existing users (the OAuth2 password flow of /docs). */
+const authentication: Authentication = { scheme: 'OAuth2PasswordBearer', authenticate: (headers) => currentUser(headers.authorization) };
 
 export const probeAppDatabase = () => probeDatabase(appDatabase(), settings().healthProbeTimeoutMs);
 
@@ -54,7 +57,7 @@ export type CurrentUser = PublicUser;
 const BACKEND_ERRORS: ErrorMapper[] = [(err) => (err instanceof UsernameTaken ? conflict(err.message) : undefined), databaseUnavailableProblem, configProblem];
 
 /** What every backend app is built with: its error registry, its authentication, 503 while misconfigured. */
-export const backendAppOptions: AppOptions = { errors: BACKEND_ERRORS, authenticate, precondition: () => void settings() };
+export const backendAppOptions: AppOptions = { errors: BACKEND_ERRORS, authentication, precondition: () => void settings() };
 
 /** A backend route: an authenticated one is handed the current user. */
 export function route<S extends RouteSchema, A extends AuthMode>(spec: RouteSpec<S, A, CurrentUser>): RouteSpec<S, A, CurrentUser> {

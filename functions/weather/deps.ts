@@ -7,6 +7,7 @@ import type { AppOptions } from '../../layers/http/app';
 import { lambda as lambdaHandler } from '../../layers/http/lambda';
 import { baseLogger } from '../../layers/http/logger';
 import type { AnyRoute } from '../../layers/http/route';
+import { serviceCredential } from './service-credential';
 import { readWeatherSettings } from './settings';
 
 export const SERVICE_NAME = 'weather-service';
@@ -25,8 +26,12 @@ export const weatherDatabase = () => database(settings().weatherDatabaseUrl(), s
 
 export const probeWeatherDatabase = () => probeDatabase(weatherDatabase(), settings().healthProbeTimeoutMs);
 
-/** What every weather app is built with: its error registry, 503 while misconfigured. No authentication. */
-export const weatherAppOptions: AppOptions = { errors: [databaseUnavailableProblem, configProblem], precondition: () => void settings() };
+/** What every weather app is built with: its error registry, the service credential (only the backend may call it), 503 while misconfigured. */
+export const weatherAppOptions: AppOptions = {
+  errors: [databaseUnavailableProblem, configProblem],
+  authentication: serviceCredential(serviceToken),
+  precondition: () => void settings(),
+};
 
 /** The weather service's Lambda handler for these routes. */
 export function lambda(specs: AnyRoute | readonly AnyRoute[], options: Pick<AppOptions, 'notFound'> = {}) {

@@ -3,7 +3,6 @@ import { route } from '../../layers/http/route';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
 import { currentWeather } from './current-weather';
 import { lambda } from './deps';
-import { requireServiceCredential } from './service-credential';
 
 export const getWeather = route({
   method: 'GET',
@@ -12,11 +11,11 @@ export const getWeather = route({
   description:
     'Fresh cache entries are answered without calling the provider; when the provider fails or its budget is used up, a stale entry is served with `stale: true`. Only the app backend may call it (X-Service-Token).',
   tags: ['weather'],
-  auth: 'none',
-  errors: [401, 404, 504],
+  // The service credential (X-Service-Token), checked before the city is even looked at.
+  auth: 'required',
+  errors: [404, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
-  handle({ params, headers, log }) {
-    requireServiceCredential(headers);
+  handle({ params, log }) {
     return currentWeather(params.city, log);
   },
 });

@@ -1,7 +1,8 @@
 // The fastify app factory: each Lambda handler is a tiny fastify app built from route specs, with one error model.
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import formBody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import { ConfigError } from '../config/env';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemBody } from '../problems';
 import { toProblem, type ErrorMapper } from './error-mapping';
@@ -11,6 +12,14 @@ import type { AnyRoute, AuthMode, RouteContext, RouteSchema } from './route';
 import { routeSchema } from './route-schema';
 import { validatorCompiler } from './validation';
 
+/** How a service tells its callers apart: routes with `auth: 'required'` run it before anything else of the request is read. */
+export interface Authentication {
+  /** The OpenAPI security scheme those operations name (defined in the service's documentation). */
+  scheme: string;
+  /** The caller of a request, from its headers; throws the service's 401 problem when there is none. */
+  authenticate(headers: IncomingHttpHeaders): Promise<unknown> | unknown;
+}
+
 export interface AppOptions {
   /** Called with the app before routes are added (docs plugins). */
   setup?: (app: FastifyInstance) => Promise<void> | void;
@@ -18,8 +27,8 @@ export interface AppOptions {
   notFound?: (method: string, path: string) => HttpProblem;
   /** How this service answers its dependencies' errors (database down, bad settings…). */
   errors?: readonly ErrorMapper[];
-  /** Turns the Authorization header into the caller; required when a route has `auth: 'required'`. */
-  authenticate?: (authorization: string | string[] | undefined) => Promise<unknown>;
+  /** Required when a route has `auth: 'required'`. */
+  authentication?: Authentication;
   /** Runs before every request; throws (e.g. the service's ConfigError) when the service cannot serve. */
   precondition?: () => void;
 }
@@ -78,17 +87,24 @@ function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: strin
     .send(problemBody(problem.status, problem.detail, requestId));
 }
 
+/** The caller of each request being served, set by the authentication hook, read by the handler. */
+const callers = new WeakMap<FastifyRequest, unknown>();
+
 function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {
-  const { authenticate } = options;
-  if (spec.auth === 'required' && !authenticate) throw new Error(`${spec.method} ${spec.url} needs authentication, and the service gave none`);
+  const { authentication } = options;
+  if (spec.auth === 'required' && !authentication) throw new Error(`${spec.method} ${spec.url} needs authentication, and the service gave none`);
+  const onRequest: onRequestHookHandler[] = [];
+  // First: a caller without credentials learns nothing of what the route would accept (401 before 400/415).
+  if (spec.auth === 'required') onRequest.push(async (request) => void callers.set(request, await authentication!.authenticate(request.headers)));
+  // A body without a Content-Type would be guessed at (and parsed as JSON): refused before anything reads it.
+  if (spec.schema.body) onRequest.push(requireContentType);
   app.route({
     method: spec.method,
     url: spec.url,
-    schema: routeSchema(spec),
-    // A body without a Content-Type would be guessed at (and parsed as JSON): refused before anything reads it.
-    onRequest: spec.schema.body ? requireContentType : undefined,
+    schema: routeSchema(spec, authentication?.scheme),
+    onRequest: onRequest.length > 0 ? onRequest : undefined,
     handler: async (request, reply) => {
-      const user = spec.auth === 'required' ? await authenticate!(request.headers.authorization) : undefined;
+      const user = callers.get(request);
       const ctx = { body: request.body, query: request.query, params: request.params, user, headers: request.headers, log: requestLogger(request.id), reply };
       const result = await spec.handle(ctx as RouteContext<RouteSchema, AuthMode, unknown>);
       if (reply.sent) return reply;

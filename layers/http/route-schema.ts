@@ -18,7 +18,8 @@ export function problemStatuses(spec: AnyRoute): number[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-export function routeSchema(spec: AnyRoute): FastifySchema & Record<string, unknown> {
+/** The fastify schema of a route; a protected one names the service's security scheme. */
+export function routeSchema(spec: AnyRoute, securityScheme?: string): FastifySchema & Record<string, unknown> {
   const response: Record<number, unknown> = { ...spec.schema.response };
   for (const status of problemStatuses(spec)) {
     response[status] ??= { description: problemDescription(status), content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } };
@@ -27,7 +28,7 @@ export function routeSchema(spec: AnyRoute): FastifySchema & Record<string, unkn
     summary: spec.summary,
     description: spec.description,
     tags: spec.tags,
-    security: spec.auth === 'required' ? [{ OAuth2PasswordBearer: [] }] : [],
+    security: spec.auth === 'required' && securityScheme ? [{ [securityScheme]: [] }] : [],
     ...(spec.schema.body ? { body: spec.schema.body } : {}),
     ...(spec.forms ? { consumes: ['application/x-www-form-urlencoded', 'application/json'] } : {}),
     ...(spec.schema.querystring ? { querystring: withOptionalDefaults(spec.schema.querystring) } : {}),

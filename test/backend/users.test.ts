@@ -107,6 +107,14 @@ describe('authentication', () => {
     expect(res.headers['www-authenticate']).toBe('Bearer');
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
+
+  test('is judged before the request: a malformed id or query without a valid token is 401, not 400', async () => {
+    for (const res of [await get('not-a-uuid', {}), await remove('not-a-uuid', { authorization: 'Bearer x.y.z' }), await list({}, { limit: '-1' })]) {
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    }
+    expect((await get('not-a-uuid', alice.auth)).status).toBe(400);
+  });
 });
 
 describe('DELETE /user/{user_id}', () => {

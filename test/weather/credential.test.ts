@@ -90,6 +90,16 @@ describe('the weather service', () => {
     expect(answers).not.toContain(token);
   });
 
+  test('judges the credential before the request: without it a malformed city is 401 too (a stranger learns nothing of the rules)', async () => {
+    const malformed = `${service.url}/weather/${encodeURIComponent('London<script>')}`;
+    const stranger = await httpGet(malformed);
+    expect(stranger.status).toBe(401);
+    expect(stranger.headers.get('www-authenticate')).toMatch(/^ServiceToken/);
+    const backend = await httpGet(malformed, serviceCredential());
+    expect(backend.status).toBe(400);
+    expect(backend.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
   test('/health-check stays open without the credential', async () => {
     const res = await httpGet(`${service.url}/health-check`);
     expect(res.status).toBe(200);
