@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RESULTS, say } from './context';
 import { profileMarkdown, summarizeProfile } from './profile-summary';
-import type { ScenarioReport } from './report';
+import type { ScenarioReport } from './results';
 
 /** The stack's node services (backends and weather instances; not Postgres, HAProxy or the stand-in). */
 export const profiledServices = (pids: Record<string, number>) => Object.keys(pids).filter((name) => /^(app-backend|weather)/.test(name));

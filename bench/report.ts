@@ -1,72 +1,8 @@
 // The bench report: one JSON document and its Markdown rendering, written as latest.* and timestamped copies.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BcryptCeiling } from './bcrypt-ceiling';
 import type { LoadResult } from './load';
-import type { TreeMemory } from './memory';
-import type { ColdStartReport } from './scenarios/cold-starts';
-import type { CoresPoint } from './scenarios/cores';
-import { byService, type MemoryReport } from './scenarios/memory';
-import type { ReplicaPoint } from './scenarios/replicas';
-import type { RuntimeReport } from './scenarios/runtime';
-
-export interface ScenarioReport {
-  id: string;
-  title: string;
-  stack: LoadResult;
-  direct?: LoadResult;
-}
-
-export interface BurstResult {
-  requests: number;
-  cities: number;
-  ms: number;
-  /** answers by status ("error" for requests that got none) */
-  statuses: Record<string, number>;
-  /** weather requests the stand-in received during the burst; undefined when it could not be asked */
-  upstreamCalls?: number;
-}
-
-export interface ColdBurstReport {
-  oneCity: BurstResult;
-  manyCities: BurstResult;
-}
-
-export interface Target {
-  what: string;
-  target: string;
-  actual: string;
-  met: boolean | undefined;
-}
-
-export interface BenchReport {
-  startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; loadAverage: { before: number; after?: number } };
-  settings: { connections: number; durationSeconds: number; warmupSeconds: number; bcryptCost: number; quick: boolean; scenarios: string[] };
-  loadGenerator: string;
-  stack: {
-    url: string;
-    startedByBench: boolean;
-    startupSeconds?: number;
-    offlineMode: string;
-    /** the edge's rate-limit settings the bench's stacks ran with */
-    rateLimits: Record<string, string> | 'as configured';
-    idleMemory?: TreeMemory;
-    /** HAProxy → app backend connections over the whole run: opened vs reused (health checks included) */
-    ingressConnections?: { connects: number; reuses: number };
-  };
-  runtime?: RuntimeReport;
-  scenarios: ScenarioReport[];
-  fixedRate?: { id: string; offeredPerSecond: number; stack: LoadResult };
-  bcrypt?: BcryptCeiling;
-  coldBurst: { stack?: ColdBurstReport; direct?: ColdBurstReport };
-  memory?: MemoryReport;
-  cores?: CoresPoint[];
-  replicas?: ReplicaPoint[];
-  coldStarts?: ColdStartReport;
-  targets: Target[];
-  notes: string[];
-}
+import { byService, type BenchReport, type BurstResult, type ColdBurstReport } from './results';
 
 const num = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
 const ratio = (a: number, b: number | undefined) => (b ? `${((a / b) * 100).toFixed(0)}%` : '–');

@@ -11,8 +11,9 @@ import { RATE_LIMITS_RAISED, BCRYPT_COST, RESULTS, ROOT, STACK_LIMITS_RAISED, sa
 import { treeMemory } from './memory';
 import { parseOptions, SCENARIO_IDS, USAGE, type Options, type ScenarioId } from './options';
 import { toggleProfilers, writeProfiles } from './profile';
-import { writeReport, type BenchReport } from './report';
+import { writeReport } from './report';
 import { createBenchUser, warmCities } from './requests';
+import type { BenchReport } from './results';
 import { runColdBurst } from './scenarios/cold-burst';
 import { runColdStarts } from './scenarios/cold-starts';
 import { runCores } from './scenarios/cores';

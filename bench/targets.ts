@@ -1,6 +1,5 @@
 // The targets of issue 14 (performance and scale), checked against one run's report.
-import type { BenchReport, Target } from './report';
-import { byService } from './scenarios/memory';
+import { byService, type BenchReport, type Target } from './results';
 
 const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
 const isInstance = (service: string) => /^(app-backend|weather)/.test(service);

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { cityKey } from '../../layers/city-names';
 import { say } from '../context';
-import type { BurstResult, ColdBurstReport } from '../report';
 import { cityPath, getOnce } from '../requests';
+import type { BurstResult, ColdBurstReport } from '../results';
 import type { Run } from './scenario';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';

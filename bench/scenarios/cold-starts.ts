@@ -10,24 +10,8 @@ import { parse } from 'yaml';
 import { measureColdStarts, packagedServices } from '../../test/deployed/support/cold-start';
 import type { DeployedFunction } from '../../test/deployed/support/package-services';
 import { ROOT, say } from '../context';
+import type { ColdStart } from '../results';
 import type { Run } from './scenario';
-
-export interface ColdStart {
-  service: string;
-  fn: string;
-  zipBytes?: number;
-  /** medians over the repeats, ms since the process was spawned */
-  loadedMs: number;
-  answeredMs: number;
-  ratioToFloor?: number;
-}
-
-export interface ColdStartReport {
-  repeats: number;
-  floor: ColdStart;
-  functions: ColdStart[];
-  failures: string[];
-}
 
 const FLOOR_ROUTE = { method: 'GET', path: '/health-check', target: 'floor' };
 

@@ -6,20 +6,12 @@ import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { groupMembers, liveProcesses } from '../../local/processes';
 import { say } from '../context';
-import type { LoadResult } from '../load';
 import { runLoad } from '../requests';
+import type { CoresPoint } from '../results';
 import { loadSettings, type Run } from './scenario';
 import { weatherHit } from './weather-hit';
 
 const run$ = promisify(execFile);
-
-export interface CoresPoint {
-  cores: number;
-  stackCpus: string;
-  /** where the load generator ran: a CPU list, or "unpinned (shares the stack's cores)" */
-  loadGenerator: string;
-  result: LoadResult;
-}
 
 /** Every process of the stack: its process groups and all their descendants (Postgres forks in a group of its own). */
 function stackProcesses(pids: Record<string, number>): number[] {

@@ -3,35 +3,11 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { say } from '../context';
 import { profiledServices } from '../profile';
-import type { LoadResult } from '../load';
-import { treeMemory, type TreeMemory } from '../memory';
+import { treeMemory } from '../memory';
 import { runLoad } from '../requests';
+import { byService, type MemoryReport } from '../results';
 import { userGet } from './user-get';
 import type { Run } from './scenario';
-
-export interface ServiceMemory {
-  service: string;
-  processes: number;
-  rssMb: number;
-  pssMb: number;
-}
-
-export interface MemoryReport {
-  loadSeconds: number;
-  restSeconds: number;
-  load: LoadResult;
-  /** per service: RSS at idle before, highest sample during the load, and after the rest */
-  services: { service: string; idleMb?: number; peakMb: number; afterMb: number }[];
-  /** per node service, what its RSS is made of (bench/memory-usage-hook.cjs) before, at the end of the load and after */
-  breakdown?: {
-    service: string;
-    at: 'before' | 'end of load' | 'after rest';
-    usage: Record<string, number>;
-    spaces: Record<string, number>;
-    modules: number;
-    liveHeapMb?: number;
-  }[];
-}
 
 /** The directory the stack's services write their memory breakdown to (NODE_OPTIONS --require, set in run.ts). */
 export const MEMORY_USAGE_DIR = 'memory-usage';
@@ -63,16 +39,6 @@ async function breakdown(run: Run, at: 'before' | 'end of load' | 'after rest', 
         ]
       : [];
   });
-}
-
-/** Sums a tree-memory reading per service (a service's process and its children). */
-export function byService(memory: TreeMemory): ServiceMemory[] {
-  const sums = new Map<string, ServiceMemory>();
-  for (const p of memory.processes) {
-    const e = sums.get(p.service) ?? { service: p.service, processes: 0, rssMb: 0, pssMb: 0 };
-    sums.set(p.service, { ...e, processes: e.processes + 1, rssMb: e.rssMb + p.rssMb, pssMb: e.pssMb + p.pssMb });
-  }
-  return [...sums.values()].map((s) => ({ ...s, rssMb: Math.round(s.rssMb), pssMb: Math.round(s.pssMb) })).sort((a, b) => a.service.localeCompare(b.service));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,18 +1,11 @@
 // Cached weather with 1, 2 and 3 weather-service replicas (WEATHER_REPLICAS / StackOptions.weatherReplicas), each
 // count on a stack of its own started for it; the instances actually running are counted from the stack's pids.
 import { say } from '../context';
-import type { LoadResult } from '../load';
 import { createBenchUser, runLoad, warmCities } from '../requests';
+import type { ReplicaPoint } from '../results';
 import { startOwnStack } from '../systems';
 import { loadSettings, type Run } from './scenario';
 import { weatherHit } from './weather-hit';
-
-export interface ReplicaPoint {
-  asked: number;
-  /** weather-service processes the stack really ran (a stack without replica support runs one) */
-  running: number;
-  result: LoadResult;
-}
 
 const weatherInstances = (pids: Record<string, number>) => Object.keys(pids).filter((name) => name.startsWith('weather')).length;
 

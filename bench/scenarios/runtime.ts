@@ -6,24 +6,10 @@ import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, say } from '../context';
+import type { RuntimeSample } from '../results';
 import type { Run } from './scenario';
 
 const run$ = promisify(execFile);
-
-export interface RuntimeSample {
-  invocations: number;
-  ms: number;
-  rssMb: number;
-  heapMb: number;
-}
-
-export interface RuntimeReport {
-  invocations: number;
-  patched: RuntimeSample[];
-  unpatched: RuntimeSample[];
-  /** median patched ms / median unpatched ms */
-  timeRatio: number;
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

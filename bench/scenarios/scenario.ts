@@ -1,8 +1,8 @@
 // What a scenario is given (the run so far) and what a load scenario declares.
 import type { BenchContext } from '../context';
 import type { LoadSpec } from '../load';
-import type { BenchReport } from '../report';
 import type { BenchUser } from '../requests';
+import type { BenchReport } from '../results';
 import type { Direct, StackUnderTest, Upstream } from '../systems';
 
 export interface Run {
