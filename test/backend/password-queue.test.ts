@@ -88,7 +88,8 @@ describe('the bcrypt queue under overload', () => {
     );
     const started = Date.now();
     const last = await attempts[13]; // 3 running + 10 waiting fill it
-    expect(Date.now() - started).toBeLessThan(100);
+    // Well under BCRYPT_QUEUE_TIMEOUT_MS (400): it was refused on arrival, not after waiting (a busy CI machine may pause a little).
+    expect(Date.now() - started).toBeLessThan(300);
     expect((last as HttpProblem).status).toBe(503);
     open();
     const results = await Promise.all(attempts.slice(0, 13));
