@@ -1,23 +1,18 @@
 // Without --stage, the local runtime's commands (`sls offline start`, `sls invoke local`) run on stage local and take
 // the local defaults; every other command (`sls package`, `sls deploy`, `sls print`) runs on dev.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { runSls } from '../support/sls-cli';
 const { defaultStage } = require('../../local/default-stage.cjs') as { defaultStage: (args: string[]) => string };
 
-const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
-const SLS = resolve(ROOT, 'node_modules', '.bin', 'sls');
+const WORK_FOLDER = `.esbuild-default-stage-${process.pid}`;
 
 /** The environment of a shell without this run's settings (the serverless CLI reads the rest itself). */
 const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
   LOCAL_STATE_DIR: process.env.LOCAL_STATE_DIR,
-  SLS_TELEMETRY_DISABLED: '1',
-  SLS_NOTIFICATIONS_MODE: 'off',
   ...extra,
 });
 
@@ -36,13 +31,7 @@ describe('the default stage', () => {
   });
 
   test('sls invoke local without --stage runs on stage local: the health check reaches the embedded database with no setting given', async () => {
-    // Its own bundle folder: other tests bundle the same functions at the same time.
-    const workFolder = `.esbuild-default-stage-${process.pid}`;
-    const { stdout } = await run(SLS, ['invoke', 'local', '-f', 'healthCheck', '--path', 'functions/health/events/check.json'], {
-      cwd: ROOT,
-      env: cleanEnv({ ESBUILD_WORK_FOLDER: workFolder }),
-      timeout: 120_000,
-    }).finally(() => rmSync(resolve(ROOT, workFolder), { recursive: true, force: true }));
+    const { stdout } = await runSls(ROOT, ['invoke', 'local', '-f', 'healthCheck', '--path', 'functions/health/events/check.json'], cleanEnv(), WORK_FOLDER);
     expect(stdout).toMatch(/"statusCode": 200/);
     expect(stdout).toContain('{\\"status\\":\\"ok\\",\\"checks\\":{\\"database\\":\\"ok\\"}}');
   });
@@ -55,7 +44,7 @@ describe('the default stage', () => {
       WEATHER_SERVICE_TOKEN: secret(),
       WEATHER_SERVICE_URL: 'http://127.0.0.1:9',
     });
-    const { stdout } = await run(SLS, ['print', '--path', 'provider.stage'], { cwd: ROOT, env, timeout: 60_000 });
+    const { stdout } = await runSls(ROOT, ['print', '--path', 'provider.stage'], env, WORK_FOLDER, 60_000);
     expect(stdout.trim().split('\n').pop()).toBe('dev');
   });
 });

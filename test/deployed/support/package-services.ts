@@ -1,13 +1,10 @@
 // `sls package` of one service for a non-local stage into a directory of its own, and what its
 // CloudFormation template says about each function (handler, environment, zip) and each HTTP API route.
-import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
+import { runSls } from '../../support/sls-cli';
 
-const run = promisify(execFile);
 export const ROOT = join(__dirname, '..', '..', '..');
-const SLS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
 export interface DeployedFunction {
   /** the key in serverless.yml (`register`) */
@@ -42,19 +39,11 @@ type Resource = { Type: string; Properties: Record<string, any> };
 /** Packages serviceDir (the folder of its serverless.yml) into outDir; env is the packaging environment. */
 export async function packageService(serviceDir: string, outDir: string, stage: string, env: NodeJS.ProcessEnv): Promise<PackagedService> {
   const started = Date.now();
-  // A work folder of its own: a local stack or another run may be building in the default one.
-  const workFolder = `.esbuild-deployed-${process.pid}-${basename(outDir)}`;
   try {
-    await run(process.execPath, [SLS, 'package', '--stage', stage, '--package', outDir], {
-      cwd: serviceDir,
-      env: { ...env, ESBUILD_WORK_FOLDER: workFolder, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await runSls(serviceDir, ['package', '--stage', stage, '--package', outDir], env, `.esbuild-deployed-${process.pid}-${basename(outDir)}`, 0);
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
     throw new Error(`sls package failed in ${serviceDir}:\n${stdout ?? ''}\n${stderr ?? ''}`);
-  } finally {
-    rmSync(join(serviceDir, workFolder), { recursive: true, force: true });
   }
   return { ...readTemplate(outDir), dir: outDir, packageMs: Date.now() - started };
 }
