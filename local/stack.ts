@@ -294,6 +294,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const watchers = await tasks.watchers.catch(() => []);
     for (const watcher of watchers) await watcher.dispose();
     if (watchers.length > 0) await stopBundler();
+    // A start that failed early may still be bundling: let it finish, or it writes the folders after they are removed.
+    await tasks.bundled().catch(() => undefined);
     for (const dir of [plan.backendBundle, plan.weatherBundle]) rmSync(dir, { recursive: true, force: true });
     releasePidFile(stateDir);
   };
