@@ -333,7 +333,7 @@ describe('replays after a lost answer', () => {
     ['POST', '/register'],
     ['DELETE', '/user/0b7c6a4e-3f7e-4d0c-9d4e-2a1b3c4d5e6f'],
   ])('%s %s whose answer is lost is sent exactly once (502 problem+json), never replayed', async (method, target) => {
-    dropEveryAnswer();
+    await dropEveryAnswer();
     const before = edge.received.length;
     const answer = await sendWithoutHalfClose({ method, target, ...(method === 'POST' ? form({ username: 'alice', password: 'a-long-password' }) : {}) });
     expectProblem(answer, 502);
@@ -341,14 +341,14 @@ describe('replays after a lost answer', () => {
   });
 
   test('POST /token to a backend that reads it and never answers gets one attempt and, after timeout server (15 s), 504', async () => {
-    edge.handle(() => undefined);
+    await edge.handle(() => undefined);
     const before = edge.received.length;
     expectProblem(await sendWithoutHalfClose({ method: 'POST', target: '/token', ...form({ username: 'alice', password: 'a-long-password' }) }), 504);
     expect(edge.received.length - before).toBe(1);
   });
 
   test('an idempotent GET whose answer is lost is replayed (the retry the rule above turns off exists)', async () => {
-    dropEveryAnswer();
+    await dropEveryAnswer();
     const before = edge.received.length;
     expectProblem(await sendWithoutHalfClose({ method: 'GET', target: '/users' }), 502);
     expect(edge.received.length - before).toBeGreaterThan(1);

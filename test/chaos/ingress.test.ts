@@ -13,7 +13,8 @@ import { hostileBodies, hostileSegment, LEAK, withAnyContentType } from '../supp
 import { sendChunked } from '../support/chunked-body';
 import { rawRequest, type RawAnswer, type RawRequest } from '../support/raw-http';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
-import { eventually, haproxyMetric, startTestStack, type TestStack } from '../support/stack';
+import { haproxyMetric } from '../support/haproxy-metrics';
+import { eventually, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);
 

@@ -7,7 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { isAlive, signalGroup } from '../../local/processes';
 import type { StandInMode, StandInStats } from '../../local/owm-standin';
 import { LEAK } from '../support/hostile';
-import { eventually, serverState, startTestStack, type TestStack } from '../support/stack';
+import { serverState } from '../support/haproxy-metrics';
+import { eventually, startTestStack, type TestStack } from '../support/stack';
 import { sleep, startTraffic, tally, timedFetch, type Sample, type TrafficRequest } from '../support/traffic';
 
 jest.setTimeout(600_000);

@@ -6,7 +6,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, leftovers } from '../../local/stack';
-import { eventually, serverState, startTestStack, type TestStack } from '../support/stack';
+import { serverState } from '../support/haproxy-metrics';
+import { eventually, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);
 

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { haproxyMetric } from './haproxy-metrics';
 import { spawnHaproxy } from './haproxy-process';
 
 export interface StubRequest {
@@ -23,7 +24,7 @@ export interface EdgeHaproxy {
   /** every request the stubs got, health checks left out */
   received: StubRequest[];
   /** what the stubs answer from now on; their idle keep-alive connections are closed, so it starts afresh */
-  handle(handler: StubHandler): void;
+  handle(handler: StubHandler): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,9 +85,19 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
     await stop();
     throw err;
   }
-  const handle = (handler: StubHandler) => {
+  const metrics = `http://127.0.0.1:${haproxy.statsPort}/metrics`;
+  const idleConnections = () =>
+    Promise.all(
+      ['app-backend-1', 'app-backend-2'].map((server) => haproxyMetric(metrics, 'haproxy_server_idle_connections_current', { proxy: 'app_backend', server })),
+    );
+  const handle = async (handler: StubHandler) => {
     edge.handler = handler;
     for (const stub of stubs) stub.closeIdleConnections();
+    // Until HAProxy has seen those closes it may send the next request over one of them: a 502 the stubs never saw.
+    for (let step = 0; (await idleConnections()).some((n) => n > 0); step++) {
+      if (step >= MAX_WAIT_STEPS) throw new Error('HAProxy kept idle connections to the stubs after they were closed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   return { url, received: edge.received, handle, stop };
 }

@@ -9,6 +9,8 @@ export interface HaproxyProcess {
   child: ChildProcess;
   /** the API frontend's port */
   port: number;
+  /** the stats frontend's port (/stats, /metrics) */
+  statsPort: number;
   /** the last 4000 characters HAProxy wrote to stderr */
   stderr(): string;
   /** SIGTERM by its pid, and waits for it to exit (nothing when it already has) */
@@ -22,12 +24,13 @@ export async function spawnHaproxy(
   stdout: 'ignore' | 'pipe' = 'ignore',
 ): Promise<HaproxyProcess> {
   const port = await freePort();
+  const statsPort = await freePort();
   const child = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
     env: {
       ...process.env,
       HAPROXY_ADDRESS: '127.0.0.1',
       PORT: String(port),
-      STATS_PORT: String(await freePort()),
+      STATS_PORT: String(statsPort),
       BACKEND_1_ADDRESS: backends[0],
       BACKEND_2_ADDRESS: backends[1],
       ...env,
@@ -40,6 +43,7 @@ export async function spawnHaproxy(
   return {
     child,
     port,
+    statsPort,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || !child.pid) return;
