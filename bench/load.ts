@@ -2,8 +2,13 @@
 //
 //   tsx bench/load.ts '<LoadSpec as JSON>'
 //
-// Runs a short warm-up, then the measured run, and prints one JSON line (LoadResult) on stdout.
+// Runs a short warm-up, then the measured run, and prints one JSON line (LoadResult) on stdout. With `handshake`
+// it prints MEASURING and waits for a line on stdin before the measured run, and after its result waits for stdin
+// to close before it exits: the parent reads everyone's CPU time exactly around the measured requests (bench/cpu.ts).
 import autocannon from 'autocannon';
+
+/** The line the load generator prints when its warm-up is over and the measured run is about to start. */
+export const MEASURING = '{"measuring":true}';
 
 export interface LoadSpec {
   url: string;
@@ -17,6 +22,8 @@ export interface LoadSpec {
   paths?: string[];
   /** A fixed offered rate over all connections (requests/s), for latency at a given load instead of at saturation. */
   overallRate?: number;
+  /** Wait for the parent around the measured run (MEASURING, then a line on stdin; stdin closed after the result). */
+  handshake?: boolean;
 }
 
 export interface LoadResult {
@@ -75,8 +82,34 @@ async function main() {
     const drainMs = warm.requests.total < spec.connections ? 10_000 : Math.min(5000, warm.latency.max);
     await new Promise((resolveDrain) => setTimeout(resolveDrain, drainMs));
   }
+  if (spec.handshake) {
+    process.stdout.write(`${MEASURING}\n`);
+    if (!(await fromParent('line'))) throw new Error('the parent closed stdin before the measured run');
+  }
   const result = await run(spec, spec.durationSeconds);
   process.stdout.write(`${JSON.stringify(toLoadResult(result))}\n`);
+  // alive until the parent has read this process's CPU time (it closes stdin then)
+  if (spec.handshake) await fromParent('end');
+}
+
+/** Resolves true when stdin brings a line (`line`) or ends (`end`), false when it ends before the line. */
+function fromParent(what: 'line' | 'end'): Promise<boolean> {
+  return new Promise((resolveInput) => {
+    const onData = (chunk: Buffer) => {
+      if (what !== 'line' || !chunk.includes('\n')) return;
+      done();
+      resolveInput(true);
+    };
+    const onEnd = () => {
+      done();
+      resolveInput(what === 'end');
+    };
+    const done = () => {
+      process.stdin.off('data', onData).off('end', onEnd);
+      if (what === 'line') process.stdin.pause();
+    };
+    process.stdin.on('data', onData).on('end', onEnd).resume();
+  });
 }
 
 if (require.main === module) {

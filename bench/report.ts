@@ -1,8 +1,10 @@
 // The bench report: one JSON document and its Markdown rendering, written as latest.* and timestamped copies.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CPU_ROLES, cpuByRole } from './cpu-meter';
 import type { LoadResult } from './load';
-import { byService, type BenchReport, type BurstResult, type ColdBurstReport } from './results';
+import { byService, type BenchReport, type BurstResult, type ColdBurstReport, type CpuPerRequest } from './results';
+import { cpuRatios } from './targets';
 
 const num = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
 const ratio = (a: number, b: number | undefined) => (b ? `${((a / b) * 100).toFixed(0)}%` : '–');
@@ -61,6 +63,48 @@ function throughput(report: BenchReport): string[] {
     );
   }
   return lines;
+}
+
+function cpuRow(title: string, path: string, load: LoadResult, cpu: CpuPerRequest | undefined): string {
+  const lead = `|${title ? ` ${title} ` : ' '}| ${path} | ${num(load.requestsPerSecond)}`;
+  if (!cpu) return `${lead} | ${load.requests} | ${CPU_ROLES.map(() => '–').join(' | ')} | – | – | – |`;
+  const roles = cpuByRole(cpu);
+  const instances = Object.entries(cpu.perHandled ?? {}).filter(([name]) => name.startsWith('app-backend'));
+  const cell = (role: string) => (roles[role] === undefined ? '–' : num(roles[role], 0));
+  const perInstance = instances.length ? instances.map(([, h]) => num(h.us, 0)).join(' / ') : '–';
+  const [backend, ...rest] = CPU_ROLES.map((r) => r.role);
+  const others = rest.filter((r) => r !== 'load generator');
+  return `${lead} | ${cpu.answers} | ${cell(backend)} | ${perInstance} | ${others.map(cell).join(' | ')} | **${num(cpu.totalUs, 0)}** | ${cell('load generator')} | ${num(cpu.resolutionUs)} |`;
+}
+
+function cpuSection(report: BenchReport): string[] {
+  const measured = report.scenarios.some((s) => s.stackCpu || s.directCpu) || report.fixedRate?.stackCpu;
+  if (!measured) return [];
+  const rows: string[] = [];
+  for (const s of report.scenarios) {
+    rows.push(cpuRow(s.title, 'stack', s.stack, s.stackCpu));
+    if (s.direct) rows.push(cpuRow('', 'direct', s.direct, s.directCpu));
+  }
+  const f = report.fixedRate;
+  if (f)
+    rows.push(cpuRow(`${report.scenarios.find((s) => s.id === f.id)?.title ?? f.id} at ${f.offeredPerSecond} req/s offered`, 'stack', f.stack, f.stackCpu));
+  const r = cpuRatios(report);
+  const x = (v: number | undefined) => (v === undefined ? 'not measured' : `**${v.toFixed(2)}×**`);
+  return [
+    '',
+    '## CPU per request (µs) by process',
+    '',
+    "CPU time (user + system, from /proc/<pid>/stat: exact, not sampled) each process group spent during a scenario's measured run (after its warm-up), divided by the answers of that run (every status). " +
+      "backend / weather: all instances of that service, each its process tree; per backend instance: its CPU per request HAProxy sent it in the run; runner: the process relaying the services' log lines (the bench itself when it started the stack); " +
+      'total: every process but the load generator; ±: one clock tick of one process spread over the answers (docs/benchmarks.md).',
+    '',
+    '| scenario | path | req/s | answers | backend | per backend instance | weather | HAProxy | Postgres | stand-in | runner | total | load generator | ± |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Through the stack: cached weather / \`GET /user/{id}\`, every process: ${x(r.weatherToUser)} (target ≤ 1.8×); weather backend hop / /user backend hop: ${x(r.backendHop)} (≤ 1.2×); ` +
+      `weather-service hop / /user backend hop: ${x(r.weatherHop)} (≤ 1.0×); the runner's µs per answer: see the targets (≤ 10 µs).`,
+  ];
 }
 
 function runtimeSection(report: BenchReport): string[] {
@@ -197,6 +241,7 @@ export function reportMarkdown(report: BenchReport): string {
   const lines = [
     ...header(report),
     ...throughput(report),
+    ...cpuSection(report),
     ...runtimeSection(report),
     ...burstSection(report),
     ...memorySections(report),

@@ -3,8 +3,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { ROOT } from './context';
-import type { LoadResult, LoadSpec } from './load';
+import { MEASURING, type LoadResult, type LoadSpec } from './load';
 
 export const WARM_CITIES = [
   'London',
@@ -84,20 +85,36 @@ export function getOnce(url: string, token: string): Promise<string> {
   });
 }
 
-/** Runs autocannon in a child process (bench/load.ts), optionally pinned with taskset, and returns what it measured. */
-export function runLoad(spec: LoadSpec, cpus?: string): Promise<LoadResult> {
-  const args = ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(spec)];
+/** What to do right before the measured run starts and right after it ends (bench/cpu-meter.ts reads CPU times). */
+export interface LoadWindow {
+  start(loadGeneratorPid: number): Promise<void>;
+  end(): Promise<void>;
+}
+
+/**
+ * Runs autocannon in a child process (bench/load.ts), optionally pinned with taskset, and returns what it measured.
+ * The child waits for `window.start` after its warm-up and stays alive until `window.end` is done.
+ */
+export function runLoad(spec: LoadSpec, cpus?: string, window?: LoadWindow): Promise<LoadResult> {
+  const args = ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify({ ...spec, handshake: true })];
   const [command, argv] = cpus ? ['taskset', ['-c', cpus, process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolveLoad, reject) => {
-    const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    const child = spawn(command, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let result: LoadResult | undefined;
     let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const step = (action: (() => Promise<void>) | undefined, then: () => void) =>
+      void (action ? action() : Promise.resolve()).catch((e: Error) => (err += `measuring window: ${e.message}\n`)).finally(then);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line === MEASURING) return step(window && (() => window.start(child.pid!)), () => child.stdin.write('go\n'));
+      if (!line.startsWith('{"requestsPerSecond"')) return;
+      result = JSON.parse(line) as LoadResult;
+      step(window && (() => window.end()), () => child.stdin.end());
+    });
+    child.stdin.on('error', () => undefined); // a child that died early: its exit code tells
     child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-2000)));
     child.once('error', reject);
-    child.once('exit', (code) => {
-      const line = out.trim().split('\n').pop();
-      if (code === 0 && line) resolveLoad(JSON.parse(line) as LoadResult);
+    child.once('close', (code) => {
+      if (code === 0 && result) resolveLoad(result);
       else reject(new Error(`load generator exited with ${code}: ${err}`));
     });
   });

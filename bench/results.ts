@@ -21,7 +21,7 @@ export interface BenchReport {
   };
   runtime?: RuntimeReport;
   scenarios: ScenarioReport[];
-  fixedRate?: { id: string; offeredPerSecond: number; stack: LoadResult };
+  fixedRate?: { id: string; offeredPerSecond: number; stack: LoadResult; stackCpu?: CpuPerRequest };
   bcrypt?: BcryptCeiling;
   coldBurst: { stack?: ColdBurstReport; direct?: ColdBurstReport };
   memory?: MemoryReport;
@@ -37,6 +37,25 @@ export interface ScenarioReport {
   title: string;
   stack: LoadResult;
   direct?: LoadResult;
+  /** CPU per request of each process on the path, over the measured run (bench/cpu-meter.ts) */
+  stackCpu?: CpuPerRequest;
+  directCpu?: CpuPerRequest;
+}
+
+/** CPU time (user + system, from /proc) per answer of one measured load run, by process group. */
+export interface CpuPerRequest {
+  /** answers in the measured run, every status (autocannon's requests.total): the divisor */
+  answers: number;
+  /** µs per answer by group: a service (its process tree), `runner` (one process), `load generator` */
+  usPerAnswer: Record<string, number>;
+  /** every group but the load generator, µs per answer */
+  totalUs: number;
+  /** processes counted per group at the end of the run */
+  processes: Record<string, number>;
+  /** each instance behind HAProxy: the requests it answered in the run (HAProxy's stats) and its µs per such request */
+  perHandled?: Record<string, { requests: number; us: number }>;
+  /** one clock tick of one process spread over the answers: how fine the figures are */
+  resolutionUs: number;
 }
 
 export interface RuntimeSample {

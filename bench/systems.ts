@@ -13,8 +13,10 @@ export interface StackUnderTest {
   api: string;
   stats?: string;
   standInUrl?: string;
-  /** roots of the stack's process trees by service name, for memory and pinning */
+  /** roots of the stack's process trees by service name, for memory, CPU and pinning */
   pids: Record<string, number>;
+  /** the process that runs the stack and relays its log lines: the bench itself, or `npm start` (its pid file) */
+  runnerPid?: number;
   startupMs?: number;
   stateDir?: string;
   /** the stack object when the bench started it (profiles need its pids) */
@@ -79,6 +81,7 @@ export async function startOwnStack(
     stats: stack.urls.stats,
     standInUrl: upstream.url,
     pids: { ...pids, 'owm-standin': upstream.process.pid },
+    runnerPid: process.pid,
     startupMs: stack.startupMs,
     stateDir: stack.stateDir,
     own: stack,
@@ -92,8 +95,10 @@ export function runningStack(url: string, standIn: string | undefined): StackUnd
   let pids: Record<string, number> = {};
   let standInUrl = standIn;
   let stats: string | undefined;
+  let runnerPid: number | undefined;
   try {
     const pidFile = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as {
+      pid: number;
       urls?: { api?: string; standIn?: string; stats?: string };
       processes: Record<string, { pid: number }>;
     };
@@ -101,22 +106,34 @@ export function runningStack(url: string, standIn: string | undefined): StackUnd
       pids = Object.fromEntries(Object.entries(pidFile.processes).map(([name, p]) => [name, p.pid]));
       standInUrl ??= pidFile.urls?.standIn;
       stats = pidFile.urls?.stats;
+      runnerPid = pidFile.pid;
     }
   } catch {
-    // not started by npm start from this checkout: no memory figures
+    // not started by npm start from this checkout: no memory or CPU figures
   }
-  return { api: url, stats, standInUrl, pids, stateDir: existsSync(join(stateDir, 'postgres.json')) ? stateDir : undefined, stop: async () => undefined };
+  return {
+    api: url,
+    stats,
+    standInUrl,
+    pids,
+    runnerPid,
+    stateDir: existsSync(join(stateDir, 'postgres.json')) ? stateDir : undefined,
+    stop: async () => undefined,
+  };
 }
 
 export interface Direct {
   backend: string;
   weather: string;
+  /** direct-backend and direct-weather, the bench's children (it relays their log lines) */
+  pids: Record<string, number>;
 }
 
 /** The baseline: each service's routes in one plain fastify process (bench/direct-server.ts). */
 export async function startDirect(ctx: BenchContext, stateDir: string, upstream: Upstream | undefined): Promise<Direct> {
   // the credential the stack generated: the direct backend sends it, the direct weather service checks it
   const token = serviceToken(stateDir);
+  const pids: Record<string, number> = {};
   const launch = async (service: 'backend' | 'weather', extra: Record<string, string>) => {
     const proc = new ManagedProcess(`direct-${service}`, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'direct-server.ts'), service], {
       cwd: ROOT,
@@ -136,6 +153,7 @@ export async function startDirect(ctx: BenchContext, stateDir: string, upstream:
     });
     ctx.startedGroups.add(proc.pid);
     ctx.cleanups.push(() => proc.stop());
+    pids[proc.name] = proc.pid;
     return proc.waitForLine(readyUrl);
   };
   const weather = await launch('weather', {
@@ -143,7 +161,7 @@ export async function startDirect(ctx: BenchContext, stateDir: string, upstream:
     ...(upstream ? { OPENWEATHER_API_KEY: upstream.apiKey, OPENWEATHER_BASE_URL: upstream.url } : {}),
   });
   const backend = await launch('backend', { POWERTOOLS_SERVICE_NAME: 'app-backend', WEATHER_SERVICE_URL: weather });
-  return { backend, weather };
+  return { backend, weather, pids };
 }
 
 /** The weather service credential a stack generated into its state dir (local/stack.ts, layers/config/local-state.ts). */

@@ -1,5 +1,6 @@
-// The targets of issue 14 (performance and scale), checked against one run's report.
-import { byService, type BenchReport, type Target } from './results';
+// The targets of issue 14 (performance and scale) and issue 20 (CPU per request), checked against one run's report.
+import { cpuByRole } from './cpu-meter';
+import { byService, type BenchReport, type CpuPerRequest, type Target } from './results';
 
 const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
 const isInstance = (service: string) => /^(app-backend|weather)/.test(service);
@@ -107,12 +108,60 @@ function coldStartTargets(report: BenchReport): Target[] {
   ];
 }
 
+const times = (r: number) => `${r.toFixed(2)}×`;
+
+/** The CPU ratios of issue 20 from the runs through the stack; undefined where a side was not measured. */
+export function cpuRatios(report: BenchReport): { weatherToUser?: number; backendHop?: number; weatherHop?: number } {
+  const cpu = (id: string) => report.scenarios.find((s) => s.id === id)?.stackCpu;
+  const [weather, user] = [cpu('weather-hit'), cpu('user-get')];
+  const [w, u] = [weather && cpuByRole(weather), user && cpuByRole(user)];
+  const over = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : undefined);
+  return {
+    weatherToUser: over(weather?.totalUs, user?.totalUs),
+    backendHop: over(w?.backend, u?.backend),
+    weatherHop: over(w?.weather, u?.backend),
+  };
+}
+
+/** The scenarios whose runner figure is judged: thousands of answers each, so a clock tick is a few µs of it. */
+const RUNNER_JUDGED = ['weather-hit', 'user-get', 'health'];
+
+function cpuTargets(report: BenchReport): Target[] {
+  const cpu = (id: string) => report.scenarios.find((s) => s.id === id)?.stackCpu;
+  const [weather, user] = [cpu('weather-hit'), cpu('user-get')];
+  if (!weather && !user) return [];
+  const r = cpuRatios(report);
+  const role = (c: CpuPerRequest | undefined, name: string) => (c ? cpuByRole(c)[name] : undefined);
+  const ratioTarget = (what: string, limit: number, ratio: number | undefined, a: number | undefined, b: number | undefined): Target => ({
+    what: `CPU per answer: ${what}`,
+    target: `≤ ${times(limit)}`,
+    actual: ratio === undefined ? 'not measured' : `${times(ratio)} (${a} / ${b} µs)`,
+    met: ratio === undefined ? undefined : ratio <= limit,
+  });
+  const runner = RUNNER_JUDGED.flatMap((id) => {
+    const us = role(cpu(id), 'runner');
+    return us === undefined ? [] : [{ id, us }];
+  });
+  return [
+    ratioTarget('cached weather / GET /user/{id}, every process but the load generator', 1.8, r.weatherToUser, weather?.totalUs, user?.totalUs),
+    ratioTarget('weather backend hop / /user backend hop', 1.2, r.backendHop, role(weather, 'backend'), role(user, 'backend')),
+    ratioTarget('weather-service hop / /user backend hop', 1.0, r.weatherHop, role(weather, 'weather'), role(user, 'backend')),
+    {
+      what: `CPU per answer: the runner (relaying log lines), ${RUNNER_JUDGED.join(', ')} through the stack`,
+      target: '≤ 10 µs',
+      actual: runner.length ? runner.map((x) => `${x.id} ${x.us} µs`).join(', ') : 'not measured',
+      met: runner.length ? runner.every((x) => x.us <= 10) : undefined,
+    },
+  ];
+}
+
 export function targets(report: BenchReport): Target[] {
   return [
     ...weatherTargets(report),
     ...directShare(report, 'user-get', 0.4),
     ...directShare(report, 'health', 0.42),
     ...tokenAndBurst(report),
+    ...cpuTargets(report),
     ...memoryTargets(report),
     ...coldStartTargets(report),
   ];
