@@ -11,6 +11,16 @@ const zones = [
   { target: './layers/**', from: ['./functions/**', './local/**', './bench/**', './test/**'], message: 'layers never import functions, local, bench or test' },
   { target: BOTTOM, from: ['./layers/http/**', './layers/db/**', './layers/auth/**'], message: 'the bottom of layers imports nothing above it' },
   { target: './layers/db/**', from: ['./layers/http/**', './layers/auth/**'], message: 'db never imports http or auth' },
+  {
+    target: ['./layers/!(local-runtime)/**', './layers/*.ts'],
+    from: './layers/local-runtime/**',
+    message: 'only the composition roots (functions/deps.ts, functions/weather/deps.ts) wire in the local runtime',
+  },
+  {
+    target: ['./functions/!(weather)/**', './functions/weather/!(deps).ts', './functions/!(deps).ts'],
+    from: './layers/local-runtime/**',
+    message: 'only the composition roots (functions/deps.ts, functions/weather/deps.ts) wire in the local runtime',
+  },
   { target: './layers/auth/**', from: ['./layers/http/**', './layers/db/**'], message: 'auth never imports http or db: the service hands it what it needs' },
   {
     target: './layers/http/**',

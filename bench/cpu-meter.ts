@@ -1,6 +1,6 @@
 // CPU per request of every process on a request's path, read around one measured load run (bench/cpu.ts), and
 // the requests HAProxy sent each instance meanwhile (its stats), for each instance's CPU per request it handled.
-import { fetchStats, serverRows } from '../local/haproxy-stats';
+import { fetchStats, serverRows, type StatsEndpoint } from '../local/services/haproxy-stats';
 import { cpuSnapshot, cpuSpent, US_PER_TICK, type CpuGroups, type CpuSnapshot } from './cpu';
 import type { LoadWindow } from './requests';
 import type { CpuPerRequest } from './results';
@@ -14,8 +14,8 @@ const INSTANCE_BACKENDS = ['app_backend', 'weather_service'];
 const RESPONSE_COLUMNS = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'];
 
 /** Responses each instance has sent through HAProxy so far (health checks are not among them), by server name. */
-async function answeredByInstance(statsUrl: string): Promise<Record<string, number> | undefined> {
-  const rows = await fetchStats(statsUrl).catch(() => undefined);
+async function answeredByInstance(stats: StatsEndpoint): Promise<Record<string, number> | undefined> {
+  const rows = await fetchStats(stats.url, stats.login).catch(() => undefined);
   if (!rows) return undefined;
   const servers = INSTANCE_BACKENDS.flatMap((backend) => serverRows(rows, backend));
   return Object.fromEntries(servers.map((row) => [row.svname, RESPONSE_COLUMNS.reduce((n, column) => n + Number(row[column] || 0), 0)]));
@@ -31,10 +31,10 @@ export class CpuMeter implements LoadWindow {
   private answeredAfter?: Record<string, number>;
   private readonly groups: CpuGroups;
 
-  /** `groups`: the processes on the path (services as trees, the runner as one process); `statsUrl`: HAProxy's. */
+  /** `groups`: the processes on the path (services as trees, the runner as one process); `stats`: HAProxy's stats page and its login. */
   constructor(
     groups: CpuGroups,
-    private readonly statsUrl?: string,
+    private readonly stats?: StatsEndpoint,
   ) {
     this.groups = { ...groups };
   }
@@ -42,13 +42,13 @@ export class CpuMeter implements LoadWindow {
   async start(loadGeneratorPid: number): Promise<void> {
     this.groups[LOAD_GENERATOR] = { pid: loadGeneratorPid };
     // the stats request costs HAProxy and the runner a little: before the CPU snapshot at the start, after it at the end
-    if (this.statsUrl) this.answeredBefore = await answeredByInstance(this.statsUrl);
+    if (this.stats) this.answeredBefore = await answeredByInstance(this.stats);
     this.before = cpuSnapshot(this.groups, 'start');
   }
 
   async end(): Promise<void> {
     this.after = cpuSnapshot(this.groups, 'end');
-    if (this.statsUrl) this.answeredAfter = await answeredByInstance(this.statsUrl);
+    if (this.stats) this.answeredAfter = await answeredByInstance(this.stats);
   }
 
   /** µs per answer of each group over the window; `answers` = every answer of the measured run, whatever its status. */

@@ -5,19 +5,24 @@
 //
 // Logs go to stdout (the parent sends them to a file, as the stack does); the ready line
 // {"ready":true,"url":...} goes to stderr. SIGTERM stops it.
-import { backendAppOptions } from '../functions/deps';
+import { backendAppOptions, closeDatabases } from '../functions/deps';
 import { backendRoutes } from '../functions/routes';
+import { BACKEND_FUNCTIONS } from '../functions/settings';
 import { weatherAppOptions } from '../functions/weather/deps';
 import { weatherRoutes } from '../functions/weather/routes';
-import { closeDatabases } from '../layers/db/pool';
+import { WEATHER_FUNCTIONS } from '../functions/weather/settings';
 import { buildApp } from '../layers/http/app';
 
-const SERVICES = { backend: [backendRoutes, backendAppOptions], weather: [weatherRoutes, weatherAppOptions] } as const;
+// One app per service serves every function's routes, so it needs every function's settings.
+const SERVICES = {
+  backend: () => buildApp(backendRoutes, backendAppOptions(...BACKEND_FUNCTIONS)),
+  weather: () => buildApp(weatherRoutes, weatherAppOptions(...WEATHER_FUNCTIONS)),
+};
 
 async function main() {
   const service = process.argv[2] as keyof typeof SERVICES;
   if (!SERVICES[service]) throw new Error('usage: direct-server.ts backend|weather');
-  const app = await buildApp(...SERVICES[service]);
+  const app = await SERVICES[service]();
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   process.stderr.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${port}` })}\n`);

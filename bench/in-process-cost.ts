@@ -58,7 +58,7 @@ async function main() {
   const { createUser } = await import('../test/support/users');
   const { handler: getUser } = await import('../functions/users/get');
   const { handler: weather } = await import('../functions/weather-proxy/get');
-  const { closeDatabases } = await import('../layers/db/pool');
+  const { closeDatabases } = await import('../functions/deps');
   const user = await createUser('bench');
   const get = { method: 'GET', path: `/user/${user.id}`, headers: user.auth, pathParameters: { user_id: user.id } };
   const proxy = { method: 'GET', path: '/weather/London', headers: user.auth, pathParameters: { city: 'London' } };

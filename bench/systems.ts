@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../local/ports';
-import { fetchStats, serverRows } from '../local/haproxy-stats';
+import { fetchStats, serverRows, type StatsEndpoint } from '../local/services/haproxy-stats';
 import { ManagedProcess, parseReadyLine } from '../local/processes';
 import { startStack, type Stack, type StackOptions } from '../local/stack';
 import { BCRYPT_COST, RATE_LIMITS_RAISED, ROOT, STACK_LIMITS_RAISED, say, type BenchContext } from './context';
 
 export interface StackUnderTest {
   api: string;
-  stats?: string;
+  stats?: StatsEndpoint;
   standInUrl?: string;
   /** roots of the stack's process trees by service name, for memory, CPU and pinning */
   pids: Record<string, number>;
@@ -35,7 +35,7 @@ const readyUrl = (line: string) => parseReadyLine<{ url: string }>(line)?.url;
 /** The stand-in, started by the bench so both the stack and the baseline use it with a key the bench knows. */
 export async function startUpstream(ctx: BenchContext): Promise<Upstream> {
   const apiKey = randomBytes(16).toString('hex');
-  const args = ['--import', 'tsx', join(ROOT, 'local', 'owm-standin.ts'), '--port', String(await freePort()), '--api-key', apiKey];
+  const args = ['--import', 'tsx', join(ROOT, 'local', 'bin', 'owm-standin.ts'), '--port', String(await freePort()), '--api-key', apiKey];
   const proc = new ManagedProcess('owm-standin', process.execPath, args, { cwd: ROOT, env: process.env, logDir: ctx.logDir, logs: 'plain' });
   ctx.startedGroups.add(proc.pid);
   ctx.cleanups.push(() => proc.stop());
@@ -43,7 +43,10 @@ export async function startUpstream(ctx: BenchContext): Promise<Upstream> {
 }
 
 /** Replica counts (BACKEND_REPLICAS / WEATHER_REPLICAS of the runner). */
-export type Replicas = Pick<StackOptions, 'backendReplicas' | 'weatherReplicas'>;
+export interface Replicas {
+  backendReplicas?: number;
+  weatherReplicas?: number;
+}
 
 /** Starts a stack of its own: free ports, a throw-away state dir, the edge's rate limits raised. */
 export async function startOwnStack(
@@ -57,17 +60,21 @@ export async function startOwnStack(
   const options: StackOptions = {
     stateDir: join(ctx.scratch, `state${name ? `-${name}` : ''}`),
     logDir: join(ctx.logDir, name || 'stack'),
-    port: 0,
-    statsPort: 0,
-    weatherPort: 0,
     tag: `bench-${process.pid}${name ? `-${name}` : ''}`,
-    rateLimit: { requests: Number(RATE_LIMITS_RAISED.RATE_LIMIT_AUTH_REQUESTS), windowSeconds: Number(RATE_LIMITS_RAISED.RATE_LIMIT_AUTH_WINDOW_SECONDS) },
-    haproxyEnv: RATE_LIMITS_RAISED,
-    openWeatherApiKey: upstream.apiKey,
-    openWeatherBaseUrl: upstream.url,
-    env: { BCRYPT_COST: String(BCRYPT_COST), ...STACK_LIMITS_RAISED, ...env },
+    env: {
+      PORT: '0',
+      STATS_PORT: '0',
+      WEATHER_HTTP_PORT: '0',
+      ...RATE_LIMITS_RAISED,
+      OPENWEATHER_API_KEY: upstream.apiKey,
+      OPENWEATHER_BASE_URL: upstream.url,
+      BCRYPT_COST: String(BCRYPT_COST),
+      ...STACK_LIMITS_RAISED,
+      ...(replicas.backendReplicas ? { BACKEND_REPLICAS: String(replicas.backendReplicas) } : {}),
+      ...(replicas.weatherReplicas ? { WEATHER_REPLICAS: String(replicas.weatherReplicas) } : {}),
+      ...env,
+    },
     onProgress: (message: string) => say(`  ${message}`),
-    ...replicas,
   };
   const stack = await startStack(options);
   const pids = Object.fromEntries(Object.entries(stack.pids).filter((e): e is [string, number] => e[1] !== undefined));
@@ -78,7 +85,7 @@ export async function startOwnStack(
   say(`stack healthy in ${(stack.startupMs / 1000).toFixed(1)} s at ${stack.urls.api}`);
   return {
     api: stack.urls.api,
-    stats: stack.urls.stats,
+    stats: { url: stack.urls.stats, login: stack.statsLogin },
     standInUrl: upstream.url,
     pids: { ...pids, 'owm-standin': upstream.process.pid },
     runnerPid: process.pid,
@@ -94,7 +101,7 @@ export function runningStack(url: string, standIn: string | undefined): StackUnd
   const stateDir = resolve(process.env.LOCAL_STATE_DIR || join(ROOT, 'local', '.data'));
   let pids: Record<string, number> = {};
   let standInUrl = standIn;
-  let stats: string | undefined;
+  let stats: StatsEndpoint | undefined;
   let runnerPid: number | undefined;
   try {
     const pidFile = JSON.parse(readFileSync(join(stateDir, 'stack.json'), 'utf8')) as {
@@ -105,7 +112,9 @@ export function runningStack(url: string, standIn: string | undefined): StackUnd
     if (pidFile.urls?.api === url || pidFile.urls?.api?.replace('127.0.0.1', 'localhost') === url) {
       pids = Object.fromEntries(Object.entries(pidFile.processes).map(([name, p]) => [name, p.pid]));
       standInUrl ??= pidFile.urls?.standIn;
-      stats = pidFile.urls?.stats;
+      const password = join(stateDir, 'stats-password');
+      if (pidFile.urls?.stats && existsSync(password))
+        stats = { url: pidFile.urls.stats, login: { user: 'stats', password: readFileSync(password, 'utf8').trim() } };
       runnerPid = pidFile.pid;
     }
   } catch {
@@ -168,8 +177,8 @@ export async function startDirect(ctx: BenchContext, stateDir: string, upstream:
 export const serviceToken = (stateDir: string) => process.env.WEATHER_SERVICE_TOKEN || readFileSync(join(stateDir, 'weather-service-token'), 'utf8').trim();
 
 /** New connections vs reused ones towards the app backend instances (cumulative, from HAProxy's stats). */
-export async function ingressReuse(statsUrl: string): Promise<{ connects: number; reuses: number } | undefined> {
-  const servers = serverRows((await fetchStats(statsUrl).catch(() => undefined)) ?? [], 'app_backend');
+export async function ingressReuse(stats: StatsEndpoint): Promise<{ connects: number; reuses: number } | undefined> {
+  const servers = serverRows((await fetchStats(stats.url, stats.login).catch(() => undefined)) ?? [], 'app_backend');
   if (!servers.length || servers[0].connect === undefined) return undefined;
   const sum = (column: string) => servers.reduce((n, r) => n + Number(r[column] || 0), 0);
   return { connects: sum('connect'), reuses: sum('reuse') };

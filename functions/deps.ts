@@ -1,34 +1,49 @@
 // The app backend's composition root: its settings, "the database", "the users", "the login throttle", "the current
-// user", and how its routes become Lambda handlers. Handlers import what they need from here; layers/ receive it as arguments.
+// user", and how its routes become Lambda handlers. Handlers import what they need from here; layers/ receive it as
+// arguments. The local runtime's parts (its defaults, serverless-offline's quirks, one-per-process state) are wired in here.
 import { authenticator } from '../layers/auth/current-user';
 import { passwordHasher } from '../layers/auth/passwords';
 import { accessTokens } from '../layers/auth/tokens';
-import { configProblem, settingsOnce, type ConfigError } from '../layers/config/env';
+import type { ConfigError } from '../layers/config/env';
+import { configProblem } from '../layers/config/problem';
+import { settingsLoader } from '../layers/config/schema';
 import { databaseUnavailableProblem, probeDatabase } from '../layers/db/availability';
 import { loginThrottleStore } from '../layers/db/login-throttle';
-import { database } from '../layers/db/pool';
+import { databasePools } from '../layers/db/pool';
 import { usersStore, UsernameTaken, type PublicUser } from '../layers/db/users';
 import type { AppOptions, Authentication } from '../layers/http/app';
 import type { ErrorMapper } from '../layers/http/error-mapping';
 import { lambda as lambdaHandler } from '../layers/http/lambda';
-import { baseLogger } from '../layers/http/logger';
+import { serviceLogger } from '../layers/http/logger';
 import type { AnyRoute, AuthMode, RouteSchema, RouteSpec } from '../layers/http/route';
+import { LOCAL_DEFAULTS } from '../layers/local-runtime/defaults';
+import { tolerateOffline } from '../layers/local-runtime/offline';
+import { firstTimeInProcess, processWide } from '../layers/local-runtime/process-wide';
 import { conflict } from '../layers/problems';
-import { readBackendSettings } from './settings';
+import { BACKEND_SETTINGS, type BackendFunction } from './settings';
 
 export const SERVICE_NAME = 'app-backend';
 
-// A bad setting is logged once per process (the loaders remember it); every request then answers 503.
-const notConfigured = (err: ConfigError) => baseLogger().error('the service is not configured', { variable: err.variable, reason: err.message });
+export const logger = serviceLogger(SERVICE_NAME);
 
-/** The backend's settings, read once; throws its ConfigError (answered 503) when one is missing or malformed. */
-export const settings = settingsOnce(readBackendSettings, notConfigured);
+// A bad setting is logged once per process (every bundle of a serverless-offline process shares the record); every
+// request of a function that reads it then answers 503.
+const notConfigured = (err: ConfigError) =>
+  firstTimeInProcess('config.reported', `${err.variable}: ${err.message}`) &&
+  logger.error('the service is not configured', { variable: err.variable, reason: err.message });
 
-/** WEATHER_SERVICE_TOKEN, read on first use (only the weather proxy needs it); a missing or short one is logged once and answered 503. */
-export const serviceToken = settingsOnce(() => settings().weatherServiceToken(), notConfigured);
+/** The backend's settings, each read and validated on first use (a bad one throws its ConfigError: 503). */
+export const settings = settingsLoader(BACKEND_SETTINGS, { providers: LOCAL_DEFAULTS, report: notConfigured });
+
+/** WEATHER_SERVICE_TOKEN (only the weather proxy reads it). */
+export const serviceToken = () => settings().weatherServiceToken;
+
+const pools = processWide('db.pools', databasePools);
+/** Closes this process's database pools (tests, graceful shutdown). */
+export const closeDatabases = () => pools.closeAll();
 
 /** The app database (role app_user). */
-export const appDatabase = () => database(settings().databaseUrl(), settings(), SERVICE_NAME);
+export const appDatabase = () => pools.database(settings().databaseUrl, settings(), SERVICE_NAME);
 
 export const users = usersStore(appDatabase);
 export const loginThrottle = loginThrottleStore(appDatabase, () => ({
@@ -43,7 +58,19 @@ export const passwords = /* @__PURE__ */ passwordHasher(() => ({
   queueMax: settings().bcryptQueueMax,
   queueTimeoutMs: settings().bcryptQueueTimeoutMs,
 }));
-export const tokens = accessTokens(() => ({ secret: settings().jwtSecret, ttlSeconds: settings().jwtTtlSeconds, issuer: settings().jwtIssuer }));
+// Getters: verifying a token reads the secret and the issuer only (the lifetime is the token function's alone).
+const jwtSettings = {
+  get secret() {
+    return settings().jwtSecret;
+  },
+  get ttlSeconds() {
+    return settings().jwtTtlSeconds;
+  },
+  get issuer() {
+    return settings().jwtIssuer;
+  },
+};
+export const tokens = accessTokens(() => jwtSettings);
 const currentUser = authenticator({ verifyToken: tokens.verify, findUser: users.findById });
 
 /** The backend's callers: Bearer access tokens of existing users (the OAuth2 password flow of /docs). */
@@ -56,15 +83,20 @@ export type CurrentUser = PublicUser;
 /** How the backend answers its dependencies' errors. */
 const BACKEND_ERRORS: ErrorMapper[] = [(err) => (err instanceof UsernameTaken ? conflict(err.message) : undefined), databaseUnavailableProblem, configProblem];
 
-/** What every backend app is built with: its error registry, its authentication, 503 while misconfigured. */
-export const backendAppOptions: AppOptions = { errors: BACKEND_ERRORS, authentication, precondition: () => void settings() };
+/** What every app of function `fn` is built with: the logger, the error registry, the authentication, 503 while one of its settings is bad. */
+export const backendAppOptions = (...fns: BackendFunction[]): AppOptions => ({
+  logger,
+  errors: BACKEND_ERRORS,
+  authentication,
+  precondition: () => settings.check(...fns),
+});
 
 /** A backend route: an authenticated one is handed the current user. */
 export function route<S extends RouteSchema, A extends AuthMode>(spec: RouteSpec<S, A, CurrentUser>): RouteSpec<S, A, CurrentUser> {
   return spec;
 }
 
-/** The backend's Lambda handler for these routes. */
-export function lambda(specs: AnyRoute | readonly AnyRoute[], options: Pick<AppOptions, 'setup' | 'notFound'> = {}) {
-  return lambdaHandler(specs, { ...options, ...backendAppOptions });
+/** The Lambda handler of backend function `fn` (its serverless.yml key), serving these routes. */
+export function lambda(fn: BackendFunction, specs: AnyRoute | readonly AnyRoute[], options: Pick<AppOptions, 'setup' | 'notFound'> = {}) {
+  return tolerateOffline(lambdaHandler(specs, { ...options, ...backendAppOptions(fn) }));
 }

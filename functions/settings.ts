@@ -1,41 +1,111 @@
-// The app backend's settings: only the variables the backend reads, validated once (one line per setting).
-import { readPoolSettings } from '../layers/db/pool';
-import { integer, secret, text, url, type Env } from '../layers/config/env';
-import { databaseUrl, localSecret } from '../layers/config/local-state';
-import { isLocal, stageName } from '../layers/config/stage';
+// The app backend's settings: every variable its functions read, declared once (layers/config/schema.ts), with the
+// functions that read each one (the keys of serverless.yml), so each function's environment holds only what it uses.
+import { platformSettings } from '../layers/config/platform';
+import { defineSettings, derived, fromLocalRuntime, httpUrl, integer, REQUIRED, secret, text, credentialUrl } from '../layers/config/schema';
+import { healthProbeSetting, poolSettings } from '../layers/db/settings';
 
-export type BackendSettings = ReturnType<typeof readBackendSettings>;
+/** Every function of the backend (serverless.yml). */
+export const BACKEND_FUNCTIONS = ['register', 'token', 'healthCheck', 'listUsers', 'getUser', 'deleteUser', 'weather', 'docs', 'notFound'] as const;
+export type BackendFunction = (typeof BACKEND_FUNCTIONS)[number];
 
-export function readBackendSettings(env: Env = process.env) {
-  const stage = stageName(env);
-  const local = isLocal(env);
-  return {
-    stage,
-    isLocal: local,
-    /** The app database (role app_user); on stage local the embedded server's when unset. */
-    databaseUrl: databaseUrl(env, 'DATABASE_URL', local, (s) => s.appUrl),
-    ...readPoolSettings(env, local),
-    healthProbeTimeoutMs: integer(env, 'HEALTH_PROBE_TIMEOUT_MS', 1000, 100, 10_000),
-    // Generated once into local/.data on stage local only; a deployed stage must be given one.
-    jwtSecret: secret(env, 'JWT_SECRET', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'jwt-secret') : undefined }),
-    jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 3600, 60, 31 * 86_400),
-    jwtIssuer: text(env, 'JWT_ISSUER', 'weather-users-platform'),
-    bcryptCost: integer(env, 'BCRYPT_COST', 10, 4, 15),
-    // One thread of libuv's pool stays free of bcrypt for everything else that needs it.
-    bcryptConcurrency: integer(env, 'BCRYPT_CONCURRENCY', Math.max(1, integer(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024) - 1), 1, 1024),
-    // Cost 10 takes ~70 ms per hash per thread, so 3 threads clear ~40 a second: 64 waiting is ~1.5 s of work.
-    bcryptQueueMax: integer(env, 'BCRYPT_QUEUE_MAX', 64, 0, 100_000),
-    bcryptQueueTimeoutMs: integer(env, 'BCRYPT_QUEUE_TIMEOUT_MS', 2000, 10, 60_000),
-    // After this many failed logins for one username within the window, one try per delay (layers/db/login-throttle.ts).
-    loginThrottleFailures: integer(env, 'LOGIN_THROTTLE_FAILURES', 5, 1, 1_000_000),
-    loginThrottleWindowSeconds: integer(env, 'LOGIN_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400),
-    loginThrottleDelaySeconds: integer(env, 'LOGIN_THROTTLE_DELAY_SECONDS', 30, 1, 3600),
-    weatherServiceUrl: url(env, 'WEATHER_SERVICE_URL', local ? 'http://127.0.0.1:4000' : ''),
-    weatherServiceTimeoutMs: integer(env, 'WEATHER_SERVICE_TIMEOUT_MS', 5000, 100, 30_000),
-    /** The credential sent to the weather service (X-Service-Token); read on first use: only the weather proxy needs it. */
-    weatherServiceToken: () =>
-      secret(env, 'WEATHER_SERVICE_TOKEN', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'weather-service-token') : undefined }),
-    /** The `servers` entry of /openapi.json. */
-    publicUrl: text(env, 'PUBLIC_URL', '/'),
-  };
-}
+/** The routes that need a signed-in user: they verify a token and look its user up. */
+const AUTHENTICATED: BackendFunction[] = ['listUsers', 'getUser', 'deleteUser', 'weather'];
+const USES_DATABASE: BackendFunction[] = ['register', 'token', 'healthCheck', ...AUTHENTICATED];
+const HASHES_PASSWORDS: BackendFunction[] = ['register', 'token'];
+
+export const BACKEND_SETTINGS = defineSettings('app-backend', {
+  ...platformSettings('app-backend', BACKEND_FUNCTIONS),
+  databaseUrl: credentialUrl('DATABASE_URL', {
+    protocols: ['postgres', 'postgresql'],
+    accepts: 'a postgres:// URL',
+    readBy: [...USES_DATABASE, 'runner'],
+    default: { local: fromLocalRuntime("the embedded server's `app_db` as `app_user`"), deployed: REQUIRED },
+    description:
+      "the backend's database (the runtime role). TLS: add `?sslmode=verify-full`; give a private CA with `&sslrootcert=/path/ca.pem` or `NODE_EXTRA_CA_CERTS`",
+  }),
+  ...poolSettings(USES_DATABASE),
+  healthProbeTimeoutMs: healthProbeSetting(),
+  jwtSecret: secret('JWT_SECRET', {
+    minBytes: 32,
+    readBy: ['token', ...AUTHENTICATED],
+    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/jwt-secret`'), deployed: REQUIRED },
+    description: 'the HS256 key of access tokens',
+  }),
+  jwtTtlSeconds: integer('JWT_TTL_SECONDS', { min: 60, max: 31 * 86_400, default: 3600, readBy: ['token'], description: 'access token lifetime, in seconds' }),
+  jwtIssuer: text('JWT_ISSUER', { default: 'weather-users-platform', readBy: ['token', ...AUTHENTICATED], description: 'the `iss` claim issued and required' }),
+  uvThreadpoolSize: integer('UV_THREADPOOL_SIZE', {
+    min: 1,
+    max: 1024,
+    default: 4,
+    readBy: HASHES_PASSWORDS,
+    scope: 'platform',
+    description: "libuv's thread pool (Node's own variable, not set by serverless.yml): read only to derive `BCRYPT_CONCURRENCY`",
+  }),
+  bcryptCost: integer('BCRYPT_COST', { min: 4, max: 15, default: 10, readBy: HASHES_PASSWORDS, description: 'bcrypt cost factor of new hashes' }),
+  // One thread of libuv's pool stays free of bcrypt for everything else that needs it (pg's SCRAM handshake).
+  bcryptConcurrency: integer('BCRYPT_CONCURRENCY', {
+    min: 1,
+    max: 1024,
+    default: derived('`UV_THREADPOOL_SIZE` − 1 (3)', (env) => Math.max(1, Number(env.UV_THREADPOOL_SIZE || 4) - 1)),
+    readBy: HASHES_PASSWORDS,
+    description: 'bcrypt operations in flight per process; the others wait in line, so one libuv thread stays free for the database driver',
+  }),
+  // Cost 10 takes ~70 ms per hash per thread, so 3 threads clear ~40 a second: 64 waiting is ~1.5 s of work.
+  bcryptQueueMax: integer('BCRYPT_QUEUE_MAX', {
+    min: 0,
+    max: 100_000,
+    default: 64,
+    readBy: HASHES_PASSWORDS,
+    description: 'bcrypt operations allowed to wait for a turn per process (0: none wait); beyond it 503 with `Retry-After` at once',
+  }),
+  bcryptQueueTimeoutMs: integer('BCRYPT_QUEUE_TIMEOUT_MS', {
+    min: 10,
+    max: 60_000,
+    default: 2000,
+    readBy: HASHES_PASSWORDS,
+    description: 'longest wait for a bcrypt turn, in ms; past it 503 with `Retry-After`, and the request never runs bcrypt later',
+  }),
+  // After this many failed logins for one username within the window, one try per delay (layers/db/login-throttle.ts).
+  loginThrottleFailures: integer('LOGIN_THROTTLE_FAILURES', {
+    min: 1,
+    max: 1_000_000,
+    default: 5,
+    readBy: ['token'],
+    description: 'failed logins for one username (case-insensitive) within the window before its tries are spaced',
+  }),
+  loginThrottleWindowSeconds: integer('LOGIN_THROTTLE_WINDOW_SECONDS', {
+    min: 1,
+    max: 86_400,
+    default: 900,
+    readBy: ['token'],
+    description: 'the window, from its first failure, in seconds; the throttle is lifted when it is over',
+  }),
+  loginThrottleDelaySeconds: integer('LOGIN_THROTTLE_DELAY_SECONDS', {
+    min: 1,
+    max: 3600,
+    default: 30,
+    readBy: ['token'],
+    description: 'while throttled, one try per this many seconds for that username; other tries 429 with `Retry-After`',
+  }),
+  weatherServiceUrl: httpUrl('WEATHER_SERVICE_URL', {
+    default: { local: 'http://127.0.0.1:4000', deployed: REQUIRED },
+    readBy: ['weather'],
+    description: 'how the backend reaches the weather service (trailing slashes dropped)',
+  }),
+  weatherServiceTimeoutMs: integer('WEATHER_SERVICE_TIMEOUT_MS', {
+    min: 100,
+    max: 30_000,
+    default: 5000,
+    readBy: ['weather'],
+    description: 'deadline of the call to the weather service, in ms; past it: 504',
+  }),
+  weatherServiceToken: secret('WEATHER_SERVICE_TOKEN', {
+    minBytes: 32,
+    readBy: ['weather'],
+    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/weather-service-token`'), deployed: REQUIRED },
+    description: "the credential the weather proxy sends (`X-Service-Token`): the same value as the weather service's",
+  }),
+  publicUrl: text('PUBLIC_URL', { default: '/', readBy: ['docs'], description: 'the `servers` entry of `/openapi.json`' }),
+});
+
+export type BackendSettings = ReturnType<typeof BACKEND_SETTINGS.read>;

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { RotatingLogFile } from './log-rotation';
+import { RotatingLogFile } from './log-files';
 
 /**
  * How a process's output reaches local/logs:
@@ -53,7 +53,7 @@ export class ManagedProcess {
       cwd: options.cwd,
       env: options.env,
       detached: true, // its own process group: Ctrl-C reaches only the runner, which stops the rest in order
-      // Output always passes through this process, whose writer rotates the files by size (local/log-rotation.ts).
+      // Output always passes through this process, whose writer rotates the files by size (local/log-files.ts).
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     if (this.child.pid === undefined) throw new Error(`${name}: could not start ${command}`);

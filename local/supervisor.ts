@@ -112,10 +112,18 @@ export class Supervisor {
     return proc;
   }
 
-  /** Stops one service, starts it again with the same command, ports and data, and resolves with the new pid once ready. */
-  async restart(name: string): Promise<number> {
-    const spec = this.specs.get(name);
+  /**
+   * Stops one service, starts it again with the same command, ports and data (its environment changed by `env`, from
+   * then on), and resolves with the new pid once ready.
+   */
+  async restart(name: string, env?: Record<string, string | undefined>): Promise<number> {
+    let spec = this.specs.get(name);
     if (!spec || !this.processes.has(name) || this.stopping) throw new Error(`${name} is not part of this running stack`);
+    if (env) {
+      const merged = Object.fromEntries(Object.entries({ ...spec.env, ...env }).filter(([, value]) => value !== undefined));
+      spec = { ...spec, env: merged };
+      this.specs.set(name, spec);
+    }
     this.restarting.add(name);
     try {
       await this.processes.get(name)!.stop(spec.stop.signal === 'SIGUSR1' ? 'SIGTERM' : spec.stop.signal, RESTART_GRACE_MS);

@@ -1,5 +1,6 @@
 // Runs the load scenarios (weather hit, /user, health, /token) through the stack and directly, in one pass, each
 // with the CPU per request of every process on its path.
+import type { StatsEndpoint } from '../../local/services/haproxy-stats';
 import { say } from '../context';
 import type { CpuGroups } from '../cpu';
 import { CpuMeter, RUNNER } from '../cpu-meter';
@@ -44,8 +45,8 @@ function directGroups(run: Run): CpuGroups | undefined {
 }
 
 /** One load run, with the CPU per answer of `groups` over its measured part (after the warm-up). */
-export async function measuredLoad(spec: LoadSpec, groups: CpuGroups | undefined, statsUrl?: string): Promise<{ result: LoadResult; cpu?: CpuPerRequest }> {
-  const meter = groups && new CpuMeter(groups, statsUrl);
+export async function measuredLoad(spec: LoadSpec, groups: CpuGroups | undefined, stats?: StatsEndpoint): Promise<{ result: LoadResult; cpu?: CpuPerRequest }> {
+  const meter = groups && new CpuMeter(groups, stats);
   const result = await runLoad(spec, undefined, meter);
   const cpu = meter?.perRequest(result.requests);
   say(`  ${line(result)}`);

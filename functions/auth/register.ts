@@ -22,4 +22,4 @@ export const register = route({
   },
 });
 
-export const handler = lambda(register);
+export const handler = lambda('register', register);

@@ -50,7 +50,7 @@ export const token = route({
   },
 });
 
-const answer = lambda(token);
+const answer = lambda('token', token);
 
 /** Every /token answer, errors included, is kept out of caches (RFC 6749 §5.1). */
 export const handler: LambdaHandler = async (event, context) => {

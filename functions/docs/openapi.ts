@@ -33,6 +33,6 @@ async function documentation(app: FastifyInstance, publicUrl: () => string) {
 
 /** The documented app: every backend route plus the documentation routes (the base of `npm run openapi`). */
 export const buildDocumentedApp = (publicUrl = () => settings().publicUrl) =>
-  buildApp(backendRoutes, { ...backendAppOptions, setup: (app) => documentation(app, publicUrl) });
+  buildApp(backendRoutes, { ...backendAppOptions('docs'), setup: (app) => documentation(app, publicUrl) });
 
-export const handler = lambda(backendRoutes, { setup: (app) => documentation(app, () => settings().publicUrl) });
+export const handler = lambda('docs', backendRoutes, { setup: (app) => documentation(app, () => settings().publicUrl) });

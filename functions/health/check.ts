@@ -4,4 +4,4 @@ import { lambda, probeAppDatabase } from '../deps';
 
 export const healthCheck = healthCheckRoute({ summary: 'Health of this backend instance and its database', probeDatabase: probeAppDatabase });
 
-export const handler = lambda(healthCheck);
+export const handler = lambda('healthCheck', healthCheck);

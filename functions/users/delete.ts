@@ -26,4 +26,4 @@ export const deleteUser = route({
   },
 });
 
-export const handler = lambda(deleteUser);
+export const handler = lambda('deleteUser', deleteUser);

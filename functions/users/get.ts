@@ -20,4 +20,4 @@ export const getUser = route({
   },
 });
 
-export const handler = lambda(getUser);
+export const handler = lambda('getUser', getUser);

@@ -19,4 +19,4 @@ export const listUsers = route({
   handle: ({ query }) => users.list(query.limit, query.offset),
 });
 
-export const handler = lambda(listUsers);
+export const handler = lambda('listUsers', listUsers);

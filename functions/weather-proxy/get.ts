@@ -70,4 +70,4 @@ export const weatherProxy = route({
   },
 });
 
-export const handler = lambda(weatherProxy);
+export const handler = lambda('weather', weatherProxy);

@@ -1,39 +1,56 @@
 // The weather service's composition root: its settings, "the database", and how its routes become Lambda handlers.
 // It imports no auth and no users code, so neither is in the weather bundle (test/architecture/bundles.test.ts checks).
-import { configProblem, settingsOnce, type ConfigError } from '../../layers/config/env';
+// The local runtime's parts (its defaults, serverless-offline's quirks, one-per-process state) are wired in here.
+import type { ConfigError } from '../../layers/config/env';
+import { configProblem } from '../../layers/config/problem';
+import { settingsLoader } from '../../layers/config/schema';
 import { databaseUnavailableProblem, probeDatabase } from '../../layers/db/availability';
-import { database } from '../../layers/db/pool';
+import { databasePools } from '../../layers/db/pool';
 import type { AppOptions } from '../../layers/http/app';
 import { lambda as lambdaHandler } from '../../layers/http/lambda';
-import { baseLogger } from '../../layers/http/logger';
+import { serviceLogger } from '../../layers/http/logger';
 import type { AnyRoute } from '../../layers/http/route';
+import { LOCAL_DEFAULTS } from '../../layers/local-runtime/defaults';
+import { tolerateOffline } from '../../layers/local-runtime/offline';
+import { firstTimeInProcess, processWide } from '../../layers/local-runtime/process-wide';
 import { serviceCredential } from './service-credential';
-import { readWeatherSettings } from './settings';
+import { WEATHER_SETTINGS, type WEATHER_FUNCTIONS } from './settings';
 
 export const SERVICE_NAME = 'weather-service';
 
-// A bad setting is logged once per process (the loaders remember it); every request then answers 503.
-const notConfigured = (err: ConfigError) => baseLogger().error('the service is not configured', { variable: err.variable, reason: err.message });
+export const logger = serviceLogger(SERVICE_NAME);
 
-/** The weather service's settings, read once; throws its ConfigError (answered 503) when one is missing or malformed. */
-export const settings = settingsOnce(readWeatherSettings, notConfigured);
+// A bad setting is logged once per process; every request of a function that reads it then answers 503.
+const notConfigured = (err: ConfigError) =>
+  firstTimeInProcess('config.reported', `${err.variable}: ${err.message}`) &&
+  logger.error('the service is not configured', { variable: err.variable, reason: err.message });
 
-/** WEATHER_SERVICE_TOKEN, read on first use (only GET /weather needs it); a missing or short one is logged once and answered 503. */
-export const serviceToken = settingsOnce(() => settings().weatherServiceToken(), notConfigured);
+/** The weather service's settings, each read and validated on first use (a bad one throws its ConfigError: 503). */
+export const settings = settingsLoader(WEATHER_SETTINGS, { providers: LOCAL_DEFAULTS, report: notConfigured });
+
+/** WEATHER_SERVICE_TOKEN (only GET /weather reads it: /health-check never needs it). */
+export const serviceToken = () => settings().weatherServiceToken;
+
+const pools = processWide('db.pools', databasePools);
+/** Closes this process's database pools (tests, graceful shutdown). */
+export const closeDatabases = () => pools.closeAll();
 
 /** The weather database (role weather_user). */
-export const weatherDatabase = () => database(settings().weatherDatabaseUrl(), settings(), SERVICE_NAME);
+export const weatherDatabase = () => pools.database(settings().weatherDatabaseUrl, settings(), SERVICE_NAME);
 
 export const probeWeatherDatabase = () => probeDatabase(weatherDatabase(), settings().healthProbeTimeoutMs);
 
-/** What every weather app is built with: its error registry, the service credential (only the backend may call it), 503 while misconfigured. */
-export const weatherAppOptions: AppOptions = {
+type WeatherFunction = (typeof WEATHER_FUNCTIONS)[number];
+
+/** What every app of function `fn` is built with: the logger, the error registry, the service credential, 503 while misconfigured. */
+export const weatherAppOptions = (...fns: WeatherFunction[]): AppOptions => ({
+  logger,
   errors: [databaseUnavailableProblem, configProblem],
   authentication: serviceCredential(serviceToken),
-  precondition: () => void settings(),
-};
+  precondition: () => settings.check(...fns),
+});
 
-/** The weather service's Lambda handler for these routes. */
-export function lambda(specs: AnyRoute | readonly AnyRoute[], options: Pick<AppOptions, 'notFound'> = {}) {
-  return lambdaHandler(specs, { ...options, ...weatherAppOptions });
+/** The Lambda handler of weather function `fn` (its serverless.yml key), serving these routes. */
+export function lambda(fn: WeatherFunction, specs: AnyRoute | readonly AnyRoute[], options: Pick<AppOptions, 'notFound'> = {}) {
+  return tolerateOffline(lambdaHandler(specs, { ...options, ...weatherAppOptions(fn) }));
 }

@@ -4,4 +4,4 @@ import { lambda, probeWeatherDatabase } from './deps';
 
 export const healthCheck = healthCheckRoute({ summary: 'Health of this weather service instance and its database', probeDatabase: probeWeatherDatabase });
 
-export const handler = lambda(healthCheck);
+export const handler = lambda('healthCheck', healthCheck);

@@ -1,35 +1,86 @@
-// The weather service's settings: only the variables it reads, validated once (one line per setting). No JWT, no bcrypt.
-import { integer, secret, text, url, type Env } from '../../layers/config/env';
-import { databaseUrl, localSecret } from '../../layers/config/local-state';
-import { isLocal, stageName } from '../../layers/config/stage';
-import { readPoolSettings } from '../../layers/db/pool';
+// The weather service's settings: every variable its functions read, declared once (layers/config/schema.ts), with the
+// functions that read each one (the keys of its serverless.yml). No JWT, no bcrypt.
+import { platformSettings } from '../../layers/config/platform';
+import { credentialUrl, defineSettings, fromLocalRuntime, httpUrl, integer, REQUIRED, secret } from '../../layers/config/schema';
+import { healthProbeSetting, poolSettings } from '../../layers/db/settings';
 
-export type WeatherSettings = ReturnType<typeof readWeatherSettings>;
+/** Every function of the weather service (functions/weather/serverless.yml). */
+export const WEATHER_FUNCTIONS = ['weather', 'healthCheck', 'notFound'] as const;
+const USES_DATABASE = ['weather', 'healthCheck'];
 
-export function readWeatherSettings(env: Env = process.env) {
-  const stage = stageName(env);
-  const local = isLocal(env);
-  return {
-    stage,
-    isLocal: local,
-    /** The weather database (role weather_user); on stage local the embedded server's when unset. */
-    weatherDatabaseUrl: databaseUrl(env, 'WEATHER_DATABASE_URL', local, (s) => s.weatherUrl),
-    ...readPoolSettings(env, local),
-    healthProbeTimeoutMs: integer(env, 'HEALTH_PROBE_TIMEOUT_MS', 1000, 100, 10_000),
-    /** Unset: every miss answers 503 "the weather provider is not configured" (the local runner starts a stand-in). */
-    openWeatherApiKey: text(env, 'OPENWEATHER_API_KEY', ''),
-    openWeatherBaseUrl: url(env, 'OPENWEATHER_BASE_URL', 'https://api.openweathermap.org'),
-    upstreamTimeoutMs: integer(env, 'OPENWEATHER_TIMEOUT_MS', 3000, 100, 30_000),
-    weatherCacheTtlSeconds: integer(env, 'WEATHER_CACHE_TTL_SECONDS', 600, 1, 86_400),
-    unknownCityTtlSeconds: integer(env, 'WEATHER_UNKNOWN_CITY_TTL_SECONDS', 300, 1, 86_400),
-    /** Reports older than this are deleted (stale answers older than this are not worth keeping). */
-    weatherCacheRetentionSeconds: integer(env, 'WEATHER_CACHE_RETENTION_SECONDS', 7 * 86_400, 60, 366 * 86_400),
-    // 50: below OpenWeatherMap's free tier (60 a minute), leaving room for clock skew and other users of the key.
-    openWeatherCallsPerMinute: integer(env, 'OPENWEATHER_CALLS_PER_MINUTE', 50, 1, 10_000),
-    /** Provider calls in flight per process; further refreshes wait briefly, then get stale or 503. */
-    weatherMaxConcurrentRefreshes: integer(env, 'WEATHER_MAX_CONCURRENT_REFRESHES', 4, 1, 100),
-    /** The credential only the backend has (X-Service-Token); read on first use, so /health-check never needs it. */
-    weatherServiceToken: () =>
-      secret(env, 'WEATHER_SERVICE_TOKEN', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'weather-service-token') : undefined }),
-  };
-}
+export const WEATHER_SETTINGS = defineSettings('weather-service', {
+  ...platformSettings('weather-service', WEATHER_FUNCTIONS),
+  weatherDatabaseUrl: credentialUrl('WEATHER_DATABASE_URL', {
+    protocols: ['postgres', 'postgresql'],
+    accepts: 'a postgres:// URL',
+    readBy: [...USES_DATABASE, 'runner'],
+    default: { local: fromLocalRuntime("the embedded server's `weather_db` as `weather_user`"), deployed: REQUIRED },
+    description: "the weather cache's database (the runtime role); TLS as for `DATABASE_URL`",
+  }),
+  ...poolSettings(USES_DATABASE),
+  healthProbeTimeoutMs: healthProbeSetting(),
+  openWeatherApiKey: secret('OPENWEATHER_API_KEY', {
+    minBytes: 1,
+    default: '',
+    readBy: ['weather', 'runner'],
+    description:
+      'the provider\'s key; empty: a cache miss answers 503 "the weather provider is not configured" (the local runner starts the stand-in and sets one)',
+  }),
+  openWeatherBaseUrl: httpUrl('OPENWEATHER_BASE_URL', {
+    default: 'https://api.openweathermap.org',
+    readBy: ['weather', 'runner'],
+    description: "the provider's base URL, honoured exactly (the stand-in's URL locally)",
+  }),
+  upstreamTimeoutMs: integer('OPENWEATHER_TIMEOUT_MS', {
+    min: 100,
+    max: 30_000,
+    default: 3000,
+    readBy: ['weather'],
+    description: 'deadline of a provider call, in ms; past it: the stale entry, else 504',
+  }),
+  weatherCacheTtlSeconds: integer('WEATHER_CACHE_TTL_SECONDS', {
+    min: 1,
+    max: 86_400,
+    default: 600,
+    readBy: ['weather'],
+    description: 'freshness of a cached city, in seconds',
+  }),
+  unknownCityTtlSeconds: integer('WEATHER_UNKNOWN_CITY_TTL_SECONDS', {
+    min: 1,
+    max: 86_400,
+    default: 300,
+    readBy: ['weather'],
+    description: 'how long an unknown city (provider 404) is remembered, in seconds; then its row is deleted',
+  }),
+  weatherCacheRetentionSeconds: integer('WEATHER_CACHE_RETENTION_SECONDS', {
+    min: 60,
+    max: 366 * 86_400,
+    default: 7 * 86_400,
+    readBy: ['weather'],
+    description: 'reports older than this many seconds are deleted and no longer served as stale',
+  }),
+  // 50: below OpenWeatherMap's free tier (60 a minute), leaving room for clock skew and other users of the key.
+  openWeatherCallsPerMinute: integer('OPENWEATHER_CALLS_PER_MINUTE', {
+    min: 1,
+    max: 10_000,
+    default: 50,
+    readBy: ['weather'],
+    description:
+      'provider calls per rolling minute, shared by every instance on one `weather_db` (the free tier allows 60); over it: the stale entry, else 503 with `Retry-After`',
+  }),
+  weatherMaxConcurrentRefreshes: integer('WEATHER_MAX_CONCURRENT_REFRESHES', {
+    min: 1,
+    max: 100,
+    default: 4,
+    readBy: ['weather'],
+    description: 'provider calls in flight per process; a further refresh waits up to 1 s, then the stale entry, else 503 with `Retry-After: 1`',
+  }),
+  weatherServiceToken: secret('WEATHER_SERVICE_TOKEN', {
+    minBytes: 32,
+    readBy: ['weather'],
+    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/weather-service-token`'), deployed: REQUIRED },
+    description: 'the credential every `GET /weather/{city}` must carry (`X-Service-Token`); `/health-check` stays open',
+  }),
+});
+
+export type WeatherSettings = ReturnType<typeof WEATHER_SETTINGS.read>;

@@ -1,6 +1,5 @@
-// Readers for environment settings: each validates one variable and names it when it is wrong (never its value if secret).
-import { HttpProblem } from '../problems';
-
+// The parsers of environment values (the one integer, URL, secret and list parser of the whole project), and the
+// error every one of them raises: it names the variable, what is wrong and what is accepted, never a secret's value.
 export type Env = NodeJS.ProcessEnv;
 
 /** A setting is missing or malformed; `variable` names it, the message never carries a secret's value. */
@@ -14,78 +13,41 @@ export class ConfigError extends Error {
   }
 }
 
-export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `${name} must be an integer between ${min} and ${max}, got "${raw.slice(0, 40)}"`);
+/** How a refused value is quoted in a message: a secret's never is. */
+const quoted = (raw: string, secret: boolean) => (secret ? 'a value that is not shown' : `"${raw.slice(0, 40)}${raw.length > 40 ? '…' : ''}"`);
+
+export function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `${name} must be an integer from ${min} to ${max}, got ${quoted(raw, false)}`);
   }
   return value;
 }
 
-/** A URL without its trailing slashes; an empty fallback means "no default". */
-export function url(env: Env, name: string, fallback: string): string {
-  const raw = env[name] || fallback;
-  if (raw === '') return raw;
+/** An absolute http(s) or postgres(ql) URL, without its trailing slashes. */
+export function parseUrl(name: string, raw: string, protocols: readonly string[], secret = false): URL {
+  let parsed: URL;
   try {
-    new URL(raw);
+    parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `${name} is not a valid URL`);
+    throw new ConfigError(name, `${name} must be an absolute URL (${protocols.join(' or ')}), got ${quoted(raw, secret)}`);
   }
-  return raw.replace(/\/+$/, '');
+  if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new ConfigError(name, `${name} must be a ${protocols.join(' or ')} URL, got one starting "${parsed.protocol}"`);
+  }
+  return parsed;
 }
 
-export function text(env: Env, name: string, fallback: string): string {
-  return env[name] || fallback;
+export function parseSecret(name: string, raw: string, minBytes: number): string {
+  if (Buffer.byteLength(raw) < minBytes) throw new ConfigError(name, `${name} must be at least ${minBytes} bytes long`);
+  return raw;
 }
 
-/** A secret of at least `minBytes`; `generate` supplies one when unset (stage local only), else it is required. */
-export function secret(env: Env, name: string, options: { minBytes: number; stage: string; generate?: () => string }): string {
-  const value = env[name] || options.generate?.() || '';
-  if (!value) throw new ConfigError(name, `${name} must be set for stage "${options.stage}"`);
-  if (Buffer.byteLength(value) < options.minBytes) throw new ConfigError(name, `${name} must be at least ${options.minBytes} bytes long`);
+export function parseChoice<T extends string>(name: string, raw: string, values: readonly T[]): T {
+  const value = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
+  if (!value) throw new ConfigError(name, `${name} must be one of ${values.join(', ')}, got ${quoted(raw, false)}`);
   return value;
 }
 
-export interface Loaded<T> {
-  /** The settings; throws the service's ConfigError (answered 503) when they are invalid. */
-  (): T;
-}
-
-// serverless-offline loads every function's bundle (each with its own copy of this module) into one process: the
-// reports already made live on globalThis, so a bad setting is reported once per process, not once per function.
-const REPORTED = Symbol.for('platform.config.reported');
-type Global = typeof globalThis & { [REPORTED]?: Set<string> };
-
-function firstReport(err: ConfigError): boolean {
-  const reported = ((globalThis as Global)[REPORTED] ??= new Set());
-  const key = `${err.variable}: ${err.message}`;
-  if (reported.has(key)) return false;
-  reported.add(key);
-  return true;
-}
-
-/**
- * Reads a service's settings once per process, on first use (tests and the local runner set the environment
- * after import; an exception at import would fail every Lambda cold start). An invalid setting is reported once.
- */
-export function settingsOnce<T>(read: () => T, report: (err: ConfigError) => void): Loaded<T> {
-  let result: { settings: T } | { error: unknown } | undefined;
-  return () => {
-    if (!result) {
-      try {
-        result = { settings: read() };
-      } catch (error) {
-        result = { error };
-        if (error instanceof ConfigError && firstReport(error)) report(error);
-      }
-    }
-    if ('error' in result) throw result.error;
-    return result.settings;
-  };
-}
-
-/** For a service's error registry: bad settings are answered 503 (the details went to the log once). */
-export const configProblem = (err: unknown): HttpProblem | undefined =>
-  err instanceof ConfigError ? new HttpProblem(503, 'the service is not configured; the operator has been told in the logs') : undefined;
+/** A comma- or space-separated list. */
+export const parseList = (raw: string): string[] => raw.split(/[\s,]+/).filter(Boolean);

@@ -1,6 +1,5 @@
-// One pg-promise connection pool per database per process, reused across invocations.
-import pgPromise, { type IDatabase, type IMain } from 'pg-promise';
-import { integer, type Env } from '../config/env';
+// The connection pools of a process: one pg-promise pool per database URL, reused across invocations.
+import pgPromise, { type IDatabase } from 'pg-promise';
 
 export type Database = IDatabase<unknown>;
 
@@ -11,55 +10,40 @@ export interface PoolSettings {
   dbQueryTimeoutMs: number;
 }
 
-/** DB_POOL_MAX and DB_QUERY_TIMEOUT_MS; the pool's default size depends on the stage. */
-export function readPoolSettings(env: Env, local: boolean): PoolSettings {
+export interface Pools {
+  /** The pool for a connection string, created on first use. TLS comes from the URL (`sslmode`), which pg honours. */
+  database(connectionString: string, settings: PoolSettings, applicationName: string): Database;
+  /** Closes every pool (tests and graceful shutdown). */
+  closeAll(): Promise<void>;
+}
+
+export function databasePools(): Pools {
+  const pgp = pgPromise({ noWarnings: true });
+  const pools = new Map<string, Database>();
   return {
-    dbPoolMax: integer(env, 'DB_POOL_MAX', local ? 10 : 2, 1, 100),
-    dbQueryTimeoutMs: integer(env, 'DB_QUERY_TIMEOUT_MS', 3000, 100, 60_000),
+    database(connectionString, settings, applicationName) {
+      let db = pools.get(connectionString);
+      if (!db) {
+        db = pgp({
+          connectionString,
+          max: settings.dbPoolMax,
+          // Deadlines: pool acquisition and every query fail fast instead of hanging on a frozen server.
+          connectionTimeoutMillis: settings.dbQueryTimeoutMs,
+          query_timeout: settings.dbQueryTimeoutMs,
+          statement_timeout: settings.dbQueryTimeoutMs,
+          idleTimeoutMillis: 30_000,
+          // Idle connections do not keep a finished process alive (`sls invoke local` would wait 30 s to exit).
+          allowExitOnIdle: true,
+          keepAlive: true,
+          application_name: applicationName,
+        });
+        pools.set(connectionString, db);
+      }
+      return db;
+    },
+    async closeAll() {
+      pools.clear();
+      await pgp.end();
+    },
   };
-}
-
-// Lives on globalThis because serverless-offline loads each function's bundle separately into one process:
-// every bundle then shares the same pools instead of opening its own.
-const KEY = Symbol.for('platform.db');
-interface Registry {
-  pgp: IMain;
-  pools: Map<string, Database>;
-}
-type Global = typeof globalThis & { [KEY]?: Registry };
-
-function registry(): Registry {
-  const g = globalThis as Global;
-  g[KEY] ??= { pgp: pgPromise({ noWarnings: true }), pools: new Map() };
-  return g[KEY];
-}
-
-/** The pool for a connection string, created on first use. TLS comes from the URL (`?sslmode=require`), which pg honours. */
-export function database(connectionString: string, settings: PoolSettings, applicationName: string): Database {
-  const { pgp, pools } = registry();
-  let db = pools.get(connectionString);
-  if (!db) {
-    db = pgp({
-      connectionString,
-      max: settings.dbPoolMax,
-      // Deadlines: pool acquisition and every query fail fast instead of hanging on a frozen server.
-      connectionTimeoutMillis: settings.dbQueryTimeoutMs,
-      query_timeout: settings.dbQueryTimeoutMs,
-      statement_timeout: settings.dbQueryTimeoutMs,
-      idleTimeoutMillis: 30_000,
-      // Idle connections do not keep a finished process alive (`sls invoke local` would wait 30 s to exit).
-      allowExitOnIdle: true,
-      keepAlive: true,
-      application_name: applicationName,
-    });
-    pools.set(connectionString, db);
-  }
-  return db;
-}
-
-/** Closes every pool of this process (tests and graceful shutdown). */
-export async function closeDatabases(): Promise<void> {
-  const { pools, pgp } = registry();
-  pools.clear();
-  await pgp.end();
 }

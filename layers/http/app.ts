@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import formBody from '@fastify/formbody';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import { ConfigError } from '../config/env';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemBody } from '../problems';
@@ -21,6 +22,8 @@ export interface Authentication {
 }
 
 export interface AppOptions {
+  /** The service's logger (every request's lines carry its request id). */
+  logger: Logger;
   /** Called with the app before routes are added (docs plugins). */
   setup?: (app: FastifyInstance) => Promise<void> | void;
   /** The answer for a request no route matches (default 404). */
@@ -39,7 +42,7 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 const defaultNotFound = (method: string, path: string) => new HttpProblem(404, `no route for ${method} ${path}`);
 
 /** Builds one fastify app serving the given routes, with the shared error model and logger. */
-export async function buildApp(specs: readonly AnyRoute[], options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(specs: readonly AnyRoute[], options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -64,7 +67,7 @@ export async function buildApp(specs: readonly AnyRoute[], options: AppOptions =
     // A bad setting was logged once by the service's settings loader: not again on every request it fails.
     if (problem.status >= 500 && !(err instanceof ConfigError)) {
       const e = err as { name?: string; code?: string; message?: string };
-      requestLogger(request.id).error('request failed', { status: problem.status, error: e.name, code: e.code, reason: e.message });
+      requestLogger(options.logger, request.id).error('request failed', { status: problem.status, error: e.name, code: e.code, reason: e.message });
     }
     return sendProblem(reply, problem, request.id);
   });
@@ -105,7 +108,15 @@ function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {
     onRequest: onRequest.length > 0 ? onRequest : undefined,
     handler: async (request, reply) => {
       const user = callers.get(request);
-      const ctx = { body: request.body, query: request.query, params: request.params, user, headers: request.headers, log: requestLogger(request.id), reply };
+      const ctx = {
+        body: request.body,
+        query: request.query,
+        params: request.params,
+        user,
+        headers: request.headers,
+        log: requestLogger(options.logger, request.id),
+        reply,
+      };
       const result = await spec.handle(ctx as RouteContext<RouteSchema, AuthMode, unknown>);
       if (reply.sent) return reply;
       reply.code(reply.statusCode !== 200 ? reply.statusCode : (spec.status ?? 200));

@@ -1,11 +1,16 @@
 // The catch-all answer of a service: 405 (with Allow) when the path exists under another method, else 404.
 import { HttpProblem } from '../problems';
-import type { AnyRoute } from './route';
+
+/** A method and path a service serves (fastify path syntax: /user/:user_id). */
+export interface RouteKey {
+  method: string;
+  url: string;
+}
 
 /** The not-found answer for a service serving these routes (HEAD comes with GET). */
-export function unmatchedRoute(routes: readonly AnyRoute[]): (method: string, path: string) => HttpProblem {
+export function unmatchedRoute(routes: readonly RouteKey[]): (method: string, path: string) => HttpProblem {
   const known = routes.map((r) => ({
-    method: r.method as string,
+    method: r.method,
     pattern: new RegExp(`^${r.url.replace(/:[a-z_]+/g, '[^/]+')}/?$`),
   }));
   return (method, path) => {

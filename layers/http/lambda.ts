@@ -1,4 +1,4 @@
-// The Lambda adapter: route specs become an API Gateway (REST v1 or HTTP API v2) handler, plus the serverless-offline workarounds.
+// The Lambda adapter: route specs become an API Gateway (REST v1 or HTTP API v2) handler.
 import { randomUUID } from 'node:crypto';
 import awsLambdaFastify from '@fastify/aws-lambda';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -16,7 +16,7 @@ export type LambdaHandler = (
 ) => Promise<APIGatewayProxyResult | APIGatewayProxyStructuredResultV2>;
 
 /** Turns route specs into a Lambda handler. The app is built once per process, on the first invocation. */
-export function lambda(specs: AnyRoute | readonly AnyRoute[], options: AppOptions = {}): LambdaHandler {
+export function lambda(specs: AnyRoute | readonly AnyRoute[], options: AppOptions): LambdaHandler {
   let proxy: Promise<LambdaHandler> | undefined;
   const init = async () => {
     const app = await buildApp(Array.isArray(specs) ? specs : [specs as AnyRoute], options);
@@ -33,14 +33,8 @@ export function lambda(specs: AnyRoute | readonly AnyRoute[], options: AppOption
       proxy = undefined;
       throw err;
     });
-    return proxy.then((handle) => handle(offlineTextBody(event), context)).catch((err: unknown) => failedInvocation(err, event, options));
+    return proxy.then((handle) => handle(event, context)).catch((err: unknown) => failedInvocation(err, event, options));
   };
-}
-
-/** serverless-offline workaround: it passes a JSON body of `false` or `0` on as that value, not as text; the adapter would throw on it. */
-function offlineTextBody<E extends { body?: unknown }>(event: E): E {
-  const body = event.body as unknown;
-  return body === undefined || body === null || typeof body === 'string' ? event : { ...event, body: JSON.stringify(body) };
 }
 
 /**
@@ -50,7 +44,7 @@ function offlineTextBody<E extends { body?: unknown }>(event: E): E {
 function failedInvocation(err: unknown, event: { headers?: Record<string, string | undefined> }, options: AppOptions): APIGatewayProxyStructuredResultV2 {
   const requestId = requestIdFrom(event.headers?.['x-request-id']) ?? randomUUID();
   const problem = toProblem(err, options.errors);
-  requestLogger(requestId).error('invocation failed', { status: problem.status, error: (err as Error)?.name, reason: (err as Error)?.message });
+  requestLogger(options.logger, requestId).error('invocation failed', { status: problem.status, error: (err as Error)?.name, reason: (err as Error)?.message });
   return {
     statusCode: problem.status,
     headers: { ...problem.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': requestId },

@@ -2,15 +2,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EVENTS, type EventFields, type EventKey } from '../events';
 
-const KEY = Symbol.for('platform.logger');
-type Global = typeof globalThis & { [KEY]?: Logger };
-
-/** The process-wide Powertools logger; POWERTOOLS_SERVICE_NAME names the service. */
-export function baseLogger(): Logger {
-  const g = globalThis as Global;
-  g[KEY] ??= new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'app-backend' });
-  return g[KEY];
-}
+/** A service's Powertools logger (one per bundle: Powertools keeps no state that bundles would need to share). */
+export const serviceLogger = (serviceName: string): Logger => new Logger({ serviceName });
 
 export interface RequestLogger {
   readonly requestId: string;
@@ -25,8 +18,7 @@ export interface RequestLogger {
  * A logger bound to one request. The id goes into each call instead of appendKeys(), because
  * serverless-offline runs concurrent requests in one process and shared keys would interleave.
  */
-export function requestLogger(requestId: string): RequestLogger {
-  const log = baseLogger();
+export function requestLogger(log: Logger, requestId: string): RequestLogger {
   return {
     requestId,
     info: (message, fields) => log.info(message, { request_id: requestId, ...fields }),

@@ -28,7 +28,7 @@ async function bundleInputs(entry: string): Promise<string[]> {
 const offending = (inputs: string[]) => inputs.filter((input) => FORBIDDEN.some((rule) => rule.test(input)));
 
 describe('bundles', () => {
-  test.each(['functions/weather/handler.ts', 'functions/weather/health.ts', 'functions/weather/not-found.ts'])(
+  test.each(['functions/weather/get.ts', 'functions/weather/health.ts', 'functions/weather/not-found.ts'])(
     '%s contains no auth, users store, jsonwebtoken or bcrypt code',
     async (entry) => {
       const inputs = await bundleInputs(entry);

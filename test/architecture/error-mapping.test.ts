@@ -1,6 +1,7 @@
 // The http layer knows only HttpProblem and fastify's errors; a service's registry decides the rest.
 import { UsernameTaken } from '../../layers/db/users';
-import { ConfigError, configProblem } from '../../layers/config/env';
+import { ConfigError } from '../../layers/config/env';
+import { configProblem } from '../../layers/config/problem';
 import { databaseUnavailableProblem } from '../../layers/db/availability';
 import { toProblem } from '../../layers/http/error-mapping';
 import { HttpProblem } from '../../layers/problems';

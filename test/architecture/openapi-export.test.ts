@@ -1,7 +1,7 @@
 // docs/openapi.json and docs/api.http are generated (npm run openapi): the committed copies must match the code.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { API_HTTP, DOCS_DIR, openApiDocument } from '../../local/openapi';
+import { API_HTTP, DOCS_DIR, openApiDocument } from '../../local/bin/openapi';
 
 describe('npm run openapi', () => {
   test('the committed docs/openapi.json is what the routes generate (run npm run openapi after changing a route)', async () => {

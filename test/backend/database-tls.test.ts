@@ -1,9 +1,9 @@
 // TLS to the database comes from the URL: pg honours `sslmode` in DATABASE_URL / WEATHER_DATABASE_URL.
 // The test run's embedded Postgres has no certificate, so a URL that demands TLS must be refused by it: proof that
 // the driver asked for TLS instead of silently connecting in the clear.
-import { readEmbeddedState } from '../../layers/config/local-state';
+import { readEmbeddedState } from '../../layers/local-runtime/state';
 import { isDatabaseUnavailable } from '../../layers/db/availability';
-import { closeDatabases, database } from '../../layers/db/pool';
+import { databasePools } from '../../layers/db/pool';
 
 const POOL = { dbPoolMax: 1, dbQueryTimeoutMs: 3000 };
 
@@ -13,7 +13,10 @@ function appUrl(query: string): string {
   return `${state.appUrl}${state.appUrl.includes('?') ? '&' : '?'}${query}`;
 }
 
-afterAll(() => closeDatabases());
+const pools = databasePools();
+const database = pools.database;
+
+afterAll(() => pools.closeAll());
 
 describe('database TLS', () => {
   test('?sslmode=verify-full makes the driver ask for TLS (refused by a server without it, answered 503)', async () => {

@@ -15,7 +15,7 @@ import { runLoad } from '../../bench/requests';
 import type { BenchReport, CpuPerRequest } from '../../bench/results';
 import { measureFloor } from '../../bench/scenarios/cold-starts';
 import { targets } from '../../bench/targets';
-import { parseStatsCsv, serverRows } from '../../local/haproxy-stats';
+import { parseStatsCsv, serverRows } from '../../local/services/haproxy-stats';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../../layers/config/local-state';
+import type { EmbeddedPostgresState } from '../../layers/local-runtime/state';
 import { childrenOf, groupMembers, isAlive, signalGroup } from '../../local/processes';
 import { parseReadyLine } from '../../local/processes';
 import { ROOT, startStack, type StackOptions, type StackUrls } from '../../local/stack';
@@ -30,7 +30,7 @@ interface Attempt {
 
 /** Starts the runner in a process of its own (node itself, no tsx wrapper in between, so its pid is the runner). */
 async function startRunner(options: StackOptions) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'stack-process.ts'), JSON.stringify(options)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'support', 'stack-process.ts'), JSON.stringify(options)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -65,16 +65,12 @@ test('every registration answered 201 before a SIGKILL of the whole stack exists
   const dir = mkdtempSync(join(tmpdir(), 'chaos-crash-'));
   chmodSync(dir, 0o755); // as root, the embedded Postgres runs as the postgres user and must reach its data dir
   const options: StackOptions = {
-    port: 0,
-    statsPort: 0,
-    weatherPort: 0,
     stateDir: join(dir, 'state'),
     logDir: join(dir, 'logs'),
     tag: `crash-${process.pid}`,
-    rateLimit: { requests: 1_000_000, windowSeconds: 10 },
     // The production cost (the test run's default is 4): each registration then spends a while in the backend,
     // so the kill finds some of them half done.
-    env: { BCRYPT_COST: '10' },
+    env: { PORT: '0', STATS_PORT: '0', WEATHER_HTTP_PORT: '0', RATE_LIMIT_AUTH_REQUESTS: '1000000', BCRYPT_COST: '10' },
     readyTimeoutMs: 240_000,
   };
   const prefix = `c${randomBytes(3).toString('hex')}`;

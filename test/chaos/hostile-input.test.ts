@@ -14,7 +14,7 @@ import { handler as getUser } from '../../functions/users/get';
 import { handler as listUsers } from '../../functions/users/list';
 import { handler as weather } from '../../functions/weather-proxy/get';
 import { appDatabase } from '../../functions/deps';
-import type { StandIn } from '../../local/owm-standin';
+import type { StandIn } from '../../local/services/standin';
 import { headerText, hostileBodies, hostileSegment, LEAK, SQL_INJECTIONS, withAnyContentType, type HostileBody } from '../support/hostile';
 import { apiGatewayEvent, captureLogs, invoke, type Answer, type Call } from '../support/lambda';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
@@ -57,7 +57,7 @@ afterAll(async () => {
   console.log(`hostile input at the handlers (scenario → status → count):\n${JSON.stringify(seen, null, 1)}`);
   await weatherService?.close();
   await standIn?.stop();
-  const { closeDatabases } = await import('../../layers/db/pool');
+  const { closeDatabases } = await import('../../functions/deps');
   await closeDatabases();
   await scratch?.drop();
   await scratchWeather?.drop();

@@ -86,10 +86,14 @@ beforeAll(async () => {
   scratch = await createScratchDatabase('app');
   scratchWeather = await createScratchDatabase('weather');
   stack = await startTestStack({
-    databaseUrl: scratch.url,
-    weatherDatabaseUrl: scratchWeather.url,
-    rateLimit: RATE_LIMIT,
-    env: { JWT_SECRET, BCRYPT_COST: '4' },
+    env: {
+      DATABASE_URL: scratch.url,
+      WEATHER_DATABASE_URL: scratchWeather.url,
+      RATE_LIMIT_AUTH_REQUESTS: String(RATE_LIMIT.requests),
+      RATE_LIMIT_AUTH_WINDOW_SECONDS: String(RATE_LIMIT.windowSeconds),
+      JWT_SECRET,
+      BCRYPT_COST: '4',
+    },
   });
   alice = await register('alice');
   bob = await register('bob');
@@ -370,7 +374,7 @@ describe('spellings of the path', () => {
     const statuses: Record<string, number> = {};
     const ids: string[] = [];
     // HAProxy's own counter, exact: its access log is not (a line it cannot write at once is dropped and counted).
-    const forwardedBefore = await haproxyMetric(stack.urls.metrics, 'haproxy_backend_http_requests_total', { proxy: 'app_backend' });
+    const forwardedBefore = await haproxyMetric(stack.urls.metrics, stack.statsLogin, 'haproxy_backend_http_requests_total', { proxy: 'app_backend' });
     for (let i = 0; i < 48; i++) {
       const target = spellings[i % spellings.length];
       const answer = await api({ method: 'POST', target, localAddress: attacker, ...form({ username, password: `guess-${i}-wrong` }) });
@@ -379,13 +383,14 @@ describe('spellings of the path', () => {
       expect(`${target} ${answer.status}`).toMatch(/ 4\d\d$/);
       expectProblem(answer);
     }
-    const forwarded = (await haproxyMetric(stack.urls.metrics, 'haproxy_backend_http_requests_total', { proxy: 'app_backend' })) - forwardedBefore;
+    const forwarded =
+      (await haproxyMetric(stack.urls.metrics, stack.statsLogin, 'haproxy_backend_http_requests_total', { proxy: 'app_backend' })) - forwardedBefore;
     // Password checks, from what the functions logged (their stdout is never dropped: Node writes to a pipe synchronously).
     const checks = ['app-backend-1', 'app-backend-2']
       .flatMap((name) => stack.logLines(name))
       .filter((l) => l.event === 'auth.login_failed' && l.username === username).length;
     const logged = stack.logLines('haproxy').filter((l) => ids.includes(l.request_id));
-    const dropped = await haproxyMetric(stack.urls.metrics, 'haproxy_process_dropped_logs_total');
+    const dropped = await haproxyMetric(stack.urls.metrics, stack.statsLogin, 'haproxy_process_dropped_logs_total');
     console.log(
       `48 guesses over ${spellings.length} spellings from ${attacker}: ${checks} reached a password check, ${forwarded} reached a backend; answers ${JSON.stringify(statuses)}; HAProxy logged ${logged.length} of them (dropped log lines in all: ${dropped})`,
     );

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../../layers/config/local-state';
+import type { EmbeddedPostgresState } from '../../layers/local-runtime/state';
 import { childrenOf, isAlive } from '../../local/processes';
 import { LEAK } from '../support/hostile';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -88,7 +88,7 @@ async function recoveredAfter(from: number) {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ embeddedPostgres: true, rateLimit: { requests: 1_000_000, windowSeconds: 10 }, env: { BCRYPT_COST: '4' } });
+  stack = await startTestStack({ embeddedPostgres: true, env: { RATE_LIMIT_AUTH_REQUESTS: '1000000', BCRYPT_COST: '4' } });
   postgres = JSON.parse(readFileSync(join(stack.stateDir, 'postgres.json'), 'utf8')) as EmbeddedPostgresState;
   users.push(await register(), await register());
 });

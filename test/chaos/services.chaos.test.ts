@@ -5,7 +5,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { isAlive, signalGroup } from '../../local/processes';
-import type { StandInMode, StandInStats } from '../../local/owm-standin';
+import type { StandInMode, StandInStats } from '../../local/services/standin';
 import { LEAK } from '../support/hostile';
 import { serverState } from '../support/haproxy-metrics';
 import { eventually, startTestStack, type TestStack } from '../support/stack';
@@ -59,11 +59,14 @@ async function expectRestOfApiUnaffected() {
 beforeAll(async () => {
   // One weather replica: these scenarios freeze and kill "the" weather service (with two, HAProxy routes around one).
   stack = await startTestStack({
-    weatherReplicas: 1,
-    rateLimit: { requests: 1_000_000, windowSeconds: 10 },
-    // The load loops come from one address: the edge's per-address /weather limit would answer them 429.
-    haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' },
-    env: { BCRYPT_COST: '4', WEATHER_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS) },
+    env: {
+      WEATHER_REPLICAS: '1',
+      RATE_LIMIT_AUTH_REQUESTS: '1000000',
+      // The load loops come from one address: the edge's per-address /weather limit would answer them 429.
+      RATE_LIMIT_WEATHER_REQUESTS: '1000000',
+      BCRYPT_COST: '4',
+      WEATHER_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS),
+    },
   });
   const username = `svc_${randomBytes(5).toString('hex')}`;
   const password = `pw-${randomBytes(8).toString('hex')}`;
@@ -175,7 +178,7 @@ describe('the weather service fails', () => {
     await eventually('the weather service to be gone', () => (isAlive(pid) ? undefined : true));
     // Until its checks fail, HAProxy retries the dead address (1 s apart); once it is DOWN, the answer is immediate.
     await eventually('HAProxy to take the weather service out', async () =>
-      (await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined,
+      (await serverState(stack.urls.metrics, stack.statsLogin, 'weather-service-1')) === 'DOWN' ? true : undefined,
     );
     const answers = await Promise.all(Array.from({ length: 10 }, () => get(weatherPath(uniqueCity('Gone')))));
     for (const answer of answers) {
@@ -188,7 +191,7 @@ describe('the weather service fails', () => {
     const started = performance.now();
     await stack.restart('weather-service-1');
     await eventually('HAProxy to take the weather service back', async () =>
-      (await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined,
+      (await serverState(stack.urls.metrics, stack.statsLogin, 'weather-service-1')) === 'UP' ? true : undefined,
     );
     expect((await get(weatherPath(uniqueCity('Back')))).status).toBe(200);
     console.log(`weather service restarted and serving in ${Math.round(performance.now() - started)} ms`);
@@ -208,13 +211,17 @@ describe('a backend instance dies', () => {
     const victim = stack.pids['app-backend-1']!;
     const killedAt = performance.now();
     signalGroup(victim, 'SIGKILL');
-    await eventually('HAProxy to take app-backend-1 out', async () => ((await serverState(stack.urls.metrics, 'app-backend-1')) === 'DOWN' ? true : undefined));
+    await eventually('HAProxy to take app-backend-1 out', async () =>
+      (await serverState(stack.urls.metrics, stack.statsLogin, 'app-backend-1')) === 'DOWN' ? true : undefined,
+    );
     const outAfter = performance.now() - killedAt;
     await sleep(1000);
 
     const restartedAt = performance.now();
     await stack.restart('app-backend-1');
-    await eventually('HAProxy to bring app-backend-1 back', async () => ((await serverState(stack.urls.metrics, 'app-backend-1')) === 'UP' ? true : undefined));
+    await eventually('HAProxy to bring app-backend-1 back', async () =>
+      (await serverState(stack.urls.metrics, stack.statsLogin, 'app-backend-1')) === 'UP' ? true : undefined,
+    );
     const backAfter = performance.now() - restartedAt;
     const rejoinedAt = Date.now();
     await sleep(2000);

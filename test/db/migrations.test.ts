@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
-import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config/local-state';
-import { DATABASES, migrateDatabase, withClient } from '../../local/migrate';
+import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/local-runtime/state';
+import { DATABASES, migrateDatabase, withClient } from '../../local/services/migrations';
 import { ROOT, TSX } from '../support/child';
 import { startPostgres, type RunningPostgres } from '../support/embedded-postgres';
 import { invoke } from '../support/lambda';
@@ -87,7 +87,7 @@ describe('npm run migrate, as a deployer runs it', () => {
     return `postgres://postgres:${encodeURIComponent(secret)}@127.0.0.1:${readEmbeddedState()!.port}`;
   };
   const migrate = () =>
-    promisify(execFile)(TSX, ['local/migrate.ts', '--app', at(owner), '--app-role', runtime], {
+    promisify(execFile)(TSX, ['local/bin/migrate.ts', '--app', at(owner), '--app-role', runtime], {
       cwd: ROOT,
       env: { ...process.env, LOCAL_STATE_DIR: '/nonexistent' },
     });
@@ -160,7 +160,7 @@ describe('a data dir from the earlier layout', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  /** What local/postgres.ts did before owner roles: each runtime role owns its database and runs its migrations. */
+  /** What the embedded Postgres's setup did before owner roles: each runtime role owns its database and runs its migrations. */
   async function rebuildAsEarlierLayout() {
     await withClient(superuserUrl('postgres'), async (admin) => {
       for (const { name, role, owner } of DATABASES) {

@@ -4,8 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEmbeddedState } from '../../layers/config/local-state';
-import { startStandIn, type StandIn } from '../../local/owm-standin';
+import { readEmbeddedState } from '../../layers/local-runtime/state';
+import { startStandIn, type StandIn } from '../../local/services/standin';
 import { uniqueCity } from '../support/weather';
 import { uniqueName } from '../support/users';
 import { startDeployedStack, STAGE, type DeployedStack } from './support/deployed-stack';

@@ -1,16 +1,15 @@
 // The README stays a newcomer's guide, every link in the docs leads to a file of this repository, and every
-// setting the code reads is documented in .env.example and docs/configuration.md.
+// setting the code reads is declared in a settings schema (whose tables and .env.example test/docs/settings.test.ts checks).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { ALL_SCHEMAS } from '../../local/settings';
 
 const ROOT = resolve(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 const README_MAX_BYTES = 12 * 1024;
-// Set by a runtime or by a serverless.yml for each service: documented in docs/configuration.md, not for .env.
-const NOT_FOR_DOTENV = new Set(['STAGE', 'IS_OFFLINE', 'IS_LOCAL', 'POWERTOOLS_SERVICE_NAME']);
-// Passed between the runner's own processes, not settings.
-const INTERNAL = new Set<string>([]);
+// Node's own, passed through to the processes the runner starts (the runner puts its old-space cap in front).
+const NODE_OWN = new Set(['NODE_OPTIONS']);
 
 function markdownFiles(): string[] {
   const docs = readdirSync(join(ROOT, 'docs'))
@@ -65,7 +64,10 @@ function settingsReadByCode(): Set<string> {
     const text = read(file);
     for (const m of text.matchAll(/\benv(?:\.|\[['"])([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
     // The parsing helpers of the configuration modules: integer(env, 'NAME', ...), port('NAME', ...)
-    for (const m of text.matchAll(/\b(?:\w+\(env, |(?:port|positive|integer|url|text|flag)\()'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
+    for (const m of text.matchAll(
+      /\b(?:\w+\(env, |(?:port|positive|integer|url|text|flag|secret|choice|list|httpUrl|credentialUrl|ownerUrl|rate)\()'([A-Z][A-Z0-9_]+)'/g,
+    ))
+      names.add(m[1]);
     for (const m of text.matchAll(/\$\{env:([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
   }
   const haproxy = read('haproxy.cfg').replace(/^\s*#.*$/gm, '');
@@ -112,12 +114,12 @@ describe('README and docs', () => {
     expect(listed.filter((name) => !example.has(name))).toEqual([]);
   });
 
-  test('every setting the code reads is in .env.example and docs/configuration.md', () => {
-    const read_ = new Set([...settingsReadByCode()].filter((name) => !INTERNAL.has(name)));
+  test('every setting the code reads is declared in a schema, so .env.example and docs/configuration.md list it', () => {
+    const read_ = new Set([...settingsReadByCode()].filter((name) => !NODE_OWN.has(name)));
     expect(read_.has('JWT_SECRET') && read_.has('PORT') && read_.has('MAX_BODY_BYTES')).toBe(true);
-    const example = dotenvExample();
+    const declared = new Set(ALL_SCHEMAS.flatMap((schema) => Object.values(schema.specs).map((spec) => spec.variable)));
+    expect([...read_].filter((name) => !declared.has(name))).toEqual([]);
     const configuration = read('docs/configuration.md');
-    expect([...read_].filter((name) => !NOT_FOR_DOTENV.has(name) && !example.has(name))).toEqual([]);
     expect([...read_].filter((name) => !configuration.includes(`\`${name}\``))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Panel } from '@grafana/schema';
 import { LOG_LABELS, EVENTS } from '../../layers/events';
 import { SEED_PANELS } from '../../local/observability/aggregate';
-import { buildDashboard, dashboardQueries, DASHBOARD_FILE, LOKI_DATASOURCE_UID, renderDashboard } from '../../local/observability/dashboard';
+import { buildDashboard, dashboardQueries, DASHBOARD_FILE, LOKI_DATASOURCE_UID, renderDashboard } from '../../local/observability/grafana-dashboard';
 import { analyze, interpolate } from '../support/logql';
 import { OBSERVABILITY } from '../support/log-shippers';
 

@@ -11,11 +11,11 @@ import { createInterface } from 'node:readline';
 import { handler as registerHandler } from '../../functions/auth/register';
 import { handler as tokenHandler } from '../../functions/auth/token';
 import { cityKey } from '../../layers/city-names';
-import { handler as weatherHandler } from '../../functions/weather/handler';
+import { handler as weatherHandler } from '../../functions/weather/get';
 import { ACCESS_LOG, EVENTS, LOG_LABELS } from '../../layers/events';
 import { summarize, type Summary } from '../../local/observability/aggregate';
-import { buildDashboard, dashboardQueries } from '../../local/observability/dashboard';
-import { LogDirectory } from '../../local/observability/log-files';
+import { buildDashboard, dashboardQueries } from '../../local/observability/grafana-dashboard';
+import { LogDirectory } from '../../local/observability/log-reader';
 import { ROOT, TSX } from '../support/child';
 import { haproxyAccessLog } from '../support/haproxy-access-log';
 import { captureLogs, invoke } from '../support/lambda';
@@ -280,7 +280,7 @@ describe('the terminal dashboard', () => {
   });
 
   test('npm run dashboard prints the four panels with the counts of the run', async () => {
-    const run = spawn(TSX, [join(ROOT, 'local', 'dashboard.ts'), '--logs', logs, '--since', '1h'], { cwd: ROOT });
+    const run = spawn(TSX, [join(ROOT, 'local', 'bin', 'dashboard.ts'), '--logs', logs, '--since', '1h'], { cwd: ROOT });
     let out = '';
     run.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const [code] = await once(run, 'exit');
@@ -298,7 +298,7 @@ describe('the terminal dashboard', () => {
   });
 
   test('npm run dashboard refuses a malformed --since with the usage', async () => {
-    const run = spawn(TSX, [join(ROOT, 'local', 'dashboard.ts'), '--logs', logs, '--since', 'yesterday'], { cwd: ROOT });
+    const run = spawn(TSX, [join(ROOT, 'local', 'bin', 'dashboard.ts'), '--logs', logs, '--since', 'yesterday'], { cwd: ROOT });
     let err = '';
     run.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const [code] = await once(run, 'exit');
@@ -308,7 +308,7 @@ describe('the terminal dashboard', () => {
   });
 
   test('npm run dashboard --watch redraws until Ctrl-C, then exits cleanly', async () => {
-    const run = spawn(TSX, [join(ROOT, 'local', 'dashboard.ts'), '--logs', logs, '--watch', '--interval', '1s'], { cwd: ROOT });
+    const run = spawn(TSX, [join(ROOT, 'local', 'bin', 'dashboard.ts'), '--logs', logs, '--watch', '--interval', '1s'], { cwd: ROOT });
     const lines = createInterface({ input: run.stdout });
     let frames = 0;
     for await (const line of lines) {

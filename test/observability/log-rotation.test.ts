@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EVENTS } from '../../layers/events';
-import { RotatingLogFile, rotationSettings } from '../../local/log-rotation';
+import { RotatingLogFile, rotationSettings } from '../../local/log-files';
 import { summarize } from '../../local/observability/aggregate';
-import { LogDirectory } from '../../local/observability/log-files';
+import { LogDirectory } from '../../local/observability/log-reader';
 import { ManagedProcess } from '../../local/processes';
 import { ROOT, TSX } from '../support/child';
 
@@ -133,7 +133,7 @@ describe('the dashboard follows rotated files', () => {
     for (let i = 0; i < 300; i++) file.write(`${loginLine(i)}\n`);
     file.end();
     expect(existsSync(join(dir, 'app-backend.log.5'))).toBe(true);
-    const run = spawn(TSX, [join(ROOT, 'local', 'dashboard.ts'), '--logs', dir, '--since', '1h'], { cwd: ROOT });
+    const run = spawn(TSX, [join(ROOT, 'local', 'bin', 'dashboard.ts'), '--logs', dir, '--since', '1h'], { cwd: ROOT });
     let out = '';
     run.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const [code] = await once(run, 'exit');
@@ -147,7 +147,7 @@ describe('the dashboard follows rotated files', () => {
     const file = new RotatingLogFile(join(dir, 'app-backend.log'), rotation);
     file.write(`${loginLine(-1)}\n`);
     file.end();
-    const run = spawn(TSX, [join(ROOT, 'local', 'dashboard.ts'), '--logs', dir, '--watch', '--interval', '1s', '--since', '1h'], { cwd: ROOT });
+    const run = spawn(TSX, [join(ROOT, 'local', 'bin', 'dashboard.ts'), '--logs', dir, '--watch', '--interval', '1s', '--since', '1h'], { cwd: ROOT });
     try {
       const frames = createInterface({ input: run.stdout });
       const counts: number[] = [];

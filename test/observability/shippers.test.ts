@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LOG_LABELS } from '../../layers/events';
-import { rotatedName } from '../../local/log-rotation';
+import { rotatedName } from '../../local/log-files';
 import { alloyPipeline, OBSERVABILITY, parseAlloy, promtailPipeline, ship, type Pipeline } from '../support/log-shippers';
 
 const yaml = (file: string) => parseYaml(readFileSync(join(OBSERVABILITY, file), 'utf8'));

@@ -36,7 +36,7 @@ test('npm run dashboard strips control characters that reached the logs', async 
         line({ message: EVENTS.loginSucceeded.name, event: EVENTS.loginSucceeded.name, username: `bob\u001b]0;owned\u0007` }),
       ].join('\n') + '\n',
     );
-    const run = spawn(TSX, [join(ROOT, 'local', 'dashboard.ts'), '--logs', dir, '--since', '1h'], { cwd: ROOT });
+    const run = spawn(TSX, [join(ROOT, 'local', 'bin', 'dashboard.ts'), '--logs', dir, '--since', '1h'], { cwd: ROOT });
     let out = '';
     run.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const [code] = await once(run, 'exit');

@@ -14,7 +14,9 @@ let stack: TestStack;
 let weatherUser: Awaited<ReturnType<typeof register>>;
 
 beforeAll(async () => {
-  stack = await startTestStack({ rateLimit: RATE_LIMIT, weatherReplicas: 2 });
+  stack = await startTestStack({
+    env: { RATE_LIMIT_AUTH_REQUESTS: String(RATE_LIMIT.requests), RATE_LIMIT_AUTH_WINDOW_SECONDS: String(RATE_LIMIT.windowSeconds), WEATHER_REPLICAS: '2' },
+  });
   weatherUser = await register();
 });
 
@@ -138,7 +140,9 @@ test('HAProxy refuses a body over the limit with 413 problem+json, before any ba
 });
 
 test('a second stack on the same state dir is refused while the first one runs', async () => {
-  await expect(startStack({ stateDir: stack.stateDir, port: 0, statsPort: 0, weatherPort: 0 })).rejects.toThrow(/already running \(pid \d+/);
+  await expect(startStack({ stateDir: stack.stateDir, env: { PORT: '0', STATS_PORT: '0', WEATHER_HTTP_PORT: '0' } })).rejects.toThrow(
+    /already running \(pid \d+/,
+  );
   expect((await call('/health-check')).status).toBe(200);
 });
 

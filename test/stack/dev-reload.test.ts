@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { settings } from '../../functions/deps';
 import { settings as weatherSettings } from '../../functions/weather/deps';
-import { millisUntil, NOT_FOUND_TEXT, notFoundDetail, replaceInSources, startScratchDevStack, type ScratchDevStack } from '../../local/dev-scratch';
+import { millisUntil, NOT_FOUND_TEXT, notFoundDetail, replaceInSources, startScratchDevStack, type ScratchDevStack } from '../support/dev-scratch';
 import { isAlive } from '../../local/processes';
 
 jest.setTimeout(300_000);
@@ -12,8 +12,7 @@ let dev: ScratchDevStack;
 
 beforeAll(async () => {
   dev = await startScratchDevStack({
-    databaseUrl: settings().databaseUrl(),
-    weatherDatabaseUrl: weatherSettings().weatherDatabaseUrl(),
+    env: { DATABASE_URL: settings().databaseUrl, WEATHER_DATABASE_URL: weatherSettings().weatherDatabaseUrl },
     tag: `dev-test-${process.pid}`,
   });
 });

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { withReplicaServers, writeHaproxyConfig } from '../../local/haproxy-config';
-import { parseStatsCsv, serverRows } from '../../local/haproxy-stats';
+import { withReplicaServers, writeHaproxyConfig } from '../../local/services/haproxy';
+import { parseStatsCsv, serverRows } from '../../local/services/haproxy-stats';
 import { ROOT } from '../../local/stack';
 
 const servers = (prefix: string, count: number, firstPort: number) =>

@@ -17,7 +17,7 @@ let userId: string;
 
 beforeAll(async () => {
   // The bursts come from one address: the per-address /weather limit (edge rules) is lifted for them.
-  stack = await startTestStack({ embeddedPostgres: true, weatherReplicas: 2, haproxyEnv: { RATE_LIMIT_WEATHER_REQUESTS: '1000000' } });
+  stack = await startTestStack({ embeddedPostgres: true, env: { WEATHER_REPLICAS: '2', RATE_LIMIT_WEATHER_REQUESTS: '1000000' } });
   const username = `res_${randomBytes(5).toString('hex')}`;
   const password = 'long-enough-pw';
   const created = await fetch(`${stack.urls.api}/register`, {
@@ -75,16 +75,20 @@ test('haproxy.cfg is valid for the installed HAProxy with its defaults', async (
 
 test('an instance whose health check fails leaves the pool, and comes back once it answers again', async () => {
   const pid = stack.pids['app-backend-1']!;
-  expect(await serverState(stack.urls.metrics, 'app-backend-1')).toBe('UP');
+  expect(await serverState(stack.urls.metrics, stack.statsLogin, 'app-backend-1')).toBe('UP');
   process.kill(-pid, 'SIGSTOP'); // frozen: connections are accepted, nothing answers, the check times out
   try {
-    await eventually('app-backend-1 to be DOWN', async () => ((await serverState(stack.urls.metrics, 'app-backend-1')) === 'DOWN' ? true : undefined));
+    await eventually('app-backend-1 to be DOWN', async () =>
+      (await serverState(stack.urls.metrics, stack.statsLogin, 'app-backend-1')) === 'DOWN' ? true : undefined,
+    );
     const { failures } = await burst(40, 4);
     expect(failures).toEqual([]);
   } finally {
     process.kill(-pid, 'SIGCONT');
   }
-  await eventually('app-backend-1 to be UP again', async () => ((await serverState(stack.urls.metrics, 'app-backend-1')) === 'UP' ? true : undefined));
+  await eventually('app-backend-1 to be UP again', async () =>
+    (await serverState(stack.urls.metrics, stack.statsLogin, 'app-backend-1')) === 'UP' ? true : undefined,
+  );
 });
 
 test('killing one instance by its pid during a burst of requests fails no client request', async () => {
@@ -99,7 +103,9 @@ test('killing one instance by its pid during a burst of requests fails no client
   expect(killed).toBe(true);
   expect(sent).toBe(600);
   expect(failures).toEqual([]);
-  await eventually('app-backend-2 to be DOWN', async () => ((await serverState(stack.urls.metrics, 'app-backend-2')) === 'DOWN' ? true : undefined));
+  await eventually('app-backend-2 to be DOWN', async () =>
+    (await serverState(stack.urls.metrics, stack.statsLogin, 'app-backend-2')) === 'DOWN' ? true : undefined,
+  );
   // The killed instance had served part of the burst before it died.
   const servedBy = new Set(
     stack
@@ -128,11 +134,15 @@ test('killing one weather replica during a burst of /weather requests fails no c
   expect(killed).toBe(true);
   expect(sent).toBe(300);
   expect(failures).toEqual([]);
-  await eventually('weather-service-1 to be DOWN', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'DOWN' ? true : undefined));
+  await eventually('weather-service-1 to be DOWN', async () =>
+    (await serverState(stack.urls.metrics, stack.statsLogin, 'weather-service-1')) === 'DOWN' ? true : undefined,
+  );
 
   const pid = await stack.restart('weather-service-1');
   expect(pid).not.toBe(victim);
-  await eventually('weather-service-1 to be UP again', async () => ((await serverState(stack.urls.metrics, 'weather-service-1')) === 'UP' ? true : undefined));
+  await eventually('weather-service-1 to be UP again', async () =>
+    (await serverState(stack.urls.metrics, stack.statsLogin, 'weather-service-1')) === 'UP' ? true : undefined,
+  );
   const after = await burst(20, 2, undefined, '/weather/London');
   expect(after.failures).toEqual([]);
 });

@@ -1,7 +1,7 @@
 // Per test file: function log lines go to a file, not the test output; the database pools it opened are closed.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { closeDatabases } from '../../layers/db/pool';
+import { closeDatabases } from '../../functions/deps';
 
 // Handlers invoked in-process log one JSON line per event on stdout, thousands per run, burying jest's report.
 // They are kept, per test file, in test-results/function-logs/<test path>.log; other output passes through.

@@ -88,7 +88,9 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
   const metrics = `http://127.0.0.1:${haproxy.statsPort}/metrics`;
   const idleConnections = () =>
     Promise.all(
-      ['app-backend-1', 'app-backend-2'].map((server) => haproxyMetric(metrics, 'haproxy_server_idle_connections_current', { proxy: 'app_backend', server })),
+      ['app-backend-1', 'app-backend-2'].map((server) =>
+        haproxyMetric(metrics, haproxy.statsLogin, 'haproxy_server_idle_connections_current', { proxy: 'app_backend', server }),
+      ),
     );
   const handle = async (handler: StubHandler) => {
     edge.handler = handler;

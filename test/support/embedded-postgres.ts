@@ -1,4 +1,4 @@
-// Starts local/postgres.ts as a child process (embedded Postgres on a free port, throw-away data dir).
+// Starts the embedded Postgres (local/bin/db.ts) as a child process (embedded Postgres on a free port, throw-away data dir).
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, spawnReady } from './child';
@@ -13,7 +13,7 @@ export interface RunningPostgres {
 }
 
 export async function startPostgres(extraArgs: string[] = ['--ephemeral', '--exit-with-parent']): Promise<RunningPostgres> {
-  const { child, ready, stop } = await spawnReady<{ stateDir: string; pid: number; port: number }>(join(ROOT, 'local', 'postgres.ts'), extraArgs);
+  const { child, ready, stop } = await spawnReady<{ stateDir: string; pid: number; port: number }>(join(ROOT, 'local', 'bin', 'db.ts'), extraArgs);
   return {
     child,
     stateDir: ready.stateDir,

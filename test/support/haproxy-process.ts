@@ -1,16 +1,19 @@
 // The project's haproxy.cfg as a child process on free ports, in front of the given two backend addresses.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { freePort } from '../../local/ports';
+import type { StatsLogin } from '../../local/services/haproxy-stats';
 import { ROOT } from './child';
 
 export interface HaproxyProcess {
   child: ChildProcess;
   /** the API frontend's port */
   port: number;
-  /** the stats frontend's port (/stats, /metrics) */
+  /** the stats frontend's port (/stats, /metrics) and its login */
   statsPort: number;
+  statsLogin: StatsLogin;
   /** the last 4000 characters HAProxy wrote to stderr */
   stderr(): string;
   /** SIGTERM by its pid, and waits for it to exit (nothing when it already has) */
@@ -25,6 +28,7 @@ export async function spawnHaproxy(
 ): Promise<HaproxyProcess> {
   const port = await freePort();
   const statsPort = await freePort();
+  const statsLogin = { user: 'stats', password: randomBytes(12).toString('hex') };
   const child = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
     env: {
       ...process.env,
@@ -33,6 +37,7 @@ export async function spawnHaproxy(
       STATS_PORT: String(statsPort),
       BACKEND_1_ADDRESS: backends[0],
       BACKEND_2_ADDRESS: backends[1],
+      STATS_PASSWORD: statsLogin.password,
       ...env,
     },
     stdio: ['ignore', stdout, 'pipe'],
@@ -44,6 +49,7 @@ export async function spawnHaproxy(
     child,
     port,
     statsPort,
+    statsLogin,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || !child.pid) return;

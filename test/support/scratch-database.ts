@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/config/local-state';
-import { migrateDatabase } from '../../local/migrate';
+import { localStateDir, readEmbeddedState, type EmbeddedPostgresState } from '../../layers/local-runtime/state';
+import { migrateDatabase } from '../../local/services/migrations';
 
 export interface ScratchDatabase {
   /** connection string as app_user, migrated */

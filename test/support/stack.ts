@@ -15,21 +15,28 @@ export interface TestStack extends Stack {
 
 let count = 0;
 
-export async function startTestStack(options: StackOptions & { embeddedPostgres?: boolean } = {}): Promise<TestStack> {
-  const { embeddedPostgres, ...stackOptions } = options;
+/**
+ * A stack of the test's own. `env` holds its settings as the environment would (WEATHER_REPLICAS, RATE_LIMIT_AUTH_*,
+ * BCRYPT_COST …): on free ports, with the run's Postgres unless `embeddedPostgres`.
+ */
+export async function startTestStack(options: Omit<StackOptions, 'stateDir' | 'logDir'> & { embeddedPostgres?: boolean } = {}): Promise<TestStack> {
+  const { embeddedPostgres, env, ...stackOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'stack-test-'));
   chmodSync(dir, 0o755); // as root, the embedded Postgres runs as the postgres user and must reach its data dir
   const logDir = join(dir, 'logs');
   const stack = await startStack({
-    port: 0,
-    statsPort: 0,
-    weatherPort: 0,
     stateDir: join(dir, 'state'),
     logDir,
     tag: `test-${process.pid}-${++count}`,
     readyTimeoutMs: 240_000,
-    ...(embeddedPostgres ? {} : { databaseUrl: settings().databaseUrl(), weatherDatabaseUrl: weatherSettings().weatherDatabaseUrl() }),
     ...stackOptions,
+    env: {
+      PORT: '0',
+      STATS_PORT: '0',
+      WEATHER_HTTP_PORT: '0',
+      ...(embeddedPostgres ? {} : { DATABASE_URL: settings().databaseUrl, WEATHER_DATABASE_URL: weatherSettings().weatherDatabaseUrl }),
+      ...env,
+    },
   }).catch((err) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;

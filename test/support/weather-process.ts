@@ -1,13 +1,12 @@
 // The weather service's routes on a free port in a process of its own (see startWeatherProcess).
 // Prints {"ready":true,"url":...} on stdout when listening; SIGTERM, or the end of stdin (the test run is gone), stops it.
-import { weatherAppOptions } from '../../functions/weather/deps';
+import { closeDatabases, weatherAppOptions } from '../../functions/weather/deps';
 import { weatherRoutes } from '../../functions/weather/routes';
-import { closeDatabases } from '../../layers/db/pool';
 import { buildApp } from '../../layers/http/app';
 import { announceReady } from '../../local/processes';
 
 async function main() {
-  const app = await buildApp(weatherRoutes, weatherAppOptions);
+  const app = await buildApp(weatherRoutes, weatherAppOptions('weather', 'healthCheck'));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   announceReady({ url: `http://127.0.0.1:${port}` });

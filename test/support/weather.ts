@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { weatherAppOptions } from '../../functions/weather/deps';
 import { weatherRoutes } from '../../functions/weather/routes';
 import { buildApp } from '../../layers/http/app';
-import { startStandIn, type StandIn } from '../../local/owm-standin';
+import { startStandIn, type StandIn } from '../../local/services/standin';
 import { spawnReady } from './child';
 
 /**
@@ -29,7 +29,7 @@ export interface RunningService {
 
 /** The weather service's routes served over real HTTP in this process, on a free port. */
 export async function startWeatherService(): Promise<RunningService> {
-  const app = await buildApp(weatherRoutes, weatherAppOptions);
+  const app = await buildApp(weatherRoutes, weatherAppOptions('weather', 'healthCheck'));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -3,8 +3,8 @@
 import { cityKey } from '../../layers/city-names';
 import { claimUpstreamCall } from '../../functions/weather/upstream-budget';
 import { weatherDatabase } from '../../functions/weather/deps';
-import { closeDatabases } from '../../layers/db/pool';
-import type { StandIn } from '../../local/owm-standin';
+import { closeDatabases } from '../../functions/weather/deps';
+import type { StandIn } from '../../local/services/standin';
 import { invoke } from '../support/lambda';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database';
 import { createUser } from '../support/users';

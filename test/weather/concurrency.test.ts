@@ -1,6 +1,6 @@
 // Concurrent misses for one city cost exactly one upstream call: within one instance (single-flight)
 // and across instances with their own pools (the refresh lease in Postgres).
-import type { StandIn } from '../../local/owm-standin';
+import type { StandIn } from '../../local/services/standin';
 import { httpGet, serviceCredential, standInForThisFile, startWeatherProcess, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 
 // The provider answers slowly, so every request arrives while the first upstream call is still running.

@@ -3,11 +3,13 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readBackendSettings } from '../../functions/settings';
-import { readWeatherSettings } from '../../functions/weather/settings';
+import { BACKEND_SETTINGS } from '../../functions/settings';
+import { WEATHER_SETTINGS } from '../../functions/weather/settings';
 import { ConfigError } from '../../layers/config/env';
-import { readEmbeddedState } from '../../layers/config/local-state';
-import type { StandIn } from '../../local/owm-standin';
+import { resolveSetting } from '../../layers/config/schema';
+import { LOCAL_DEFAULTS } from '../../layers/local-runtime/defaults';
+import { readEmbeddedState } from '../../layers/local-runtime/state';
+import type { StandIn } from '../../local/services/standin';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
 import { httpGet, serviceCredential, standInForThisFile, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
@@ -28,9 +30,15 @@ function loadWith<T>(service: 'weather' | 'backend', env: Record<string, string 
   jest.isolateModules(() => {
     Object.assign(process.env, env);
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
-    // Read now, while the environment says this (the settings keep the environment they were read from).
-    if (service === 'weather') require('../../functions/weather/deps').settings();
-    else require('../../functions/deps').settings();
+    // Read now, while the environment says this (the settings keep what they read for the life of the process).
+    const values = require(service === 'weather' ? '../../functions/weather/deps' : '../../functions/deps').settings();
+    for (const key of Object.keys(values)) {
+      try {
+        void values[key];
+      } catch {
+        // a bad setting: kept, and answered 503 by the functions that read it
+      }
+    }
     loaded = load();
   });
   process.env = saved;
@@ -108,7 +116,7 @@ describe('the weather service', () => {
   test('on a non-local stage without WEATHER_SERVICE_TOKEN: 503 problem+json, one log line per process naming the setting, health open', async () => {
     const prod = { STAGE: 'prod', WEATHER_DATABASE_URL: readEmbeddedState()!.weatherUrl, WEATHER_SERVICE_TOKEN: undefined };
     const [handler, health] = loadWith<[Handler, Handler]>('weather', prod, () => [
-      require('../../functions/weather/handler').handler,
+      require('../../functions/weather/get').handler,
       require('../../functions/weather/health').handler,
     ]);
     const [answers, logged] = await output(async () => {
@@ -163,7 +171,7 @@ describe("the backend's weather proxy", () => {
     const prod = {
       STAGE: 'prod',
       DATABASE_URL: readEmbeddedState()!.appUrl,
-      JWT_SECRET: readBackendSettings().jwtSecret, // the one the test user's token is signed with
+      JWT_SECRET: resolveSetting(BACKEND_SETTINGS.specs.jwtSecret, process.env, LOCAL_DEFAULTS), // the one the test user's token is signed with
       WEATHER_SERVICE_URL: service.url,
       WEATHER_SERVICE_TOKEN: undefined,
     };
@@ -189,9 +197,10 @@ describe('the setting', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weather-token-'));
     try {
       const env = { STAGE: 'local', LOCAL_STATE_DIR: dir };
-      const first = readWeatherSettings(env).weatherServiceToken();
-      expect(readBackendSettings(env).weatherServiceToken()).toBe(first);
-      expect(readWeatherSettings(env).weatherServiceToken()).toBe(first);
+      const token = (spec: typeof WEATHER_SETTINGS.specs.weatherServiceToken) => resolveSetting(spec, env, LOCAL_DEFAULTS)!;
+      const first = token(WEATHER_SETTINGS.specs.weatherServiceToken);
+      expect(token(BACKEND_SETTINGS.specs.weatherServiceToken)).toBe(first);
+      expect(token(WEATHER_SETTINGS.specs.weatherServiceToken)).toBe(first);
       expect(Buffer.byteLength(first)).toBeGreaterThanOrEqual(32);
       expect(statSync(join(dir, 'weather-service-token')).mode & 0o777).toBe(0o600);
     } finally {
@@ -207,8 +216,10 @@ describe('the setting', () => {
     ],
     ['shorter than 32 bytes', { WEATHER_SERVICE_TOKEN: 'too-short' }, /WEATHER_SERVICE_TOKEN must be at least 32 bytes long/],
   ])('%s: a ConfigError naming it, only when it is used', (_, env, message) => {
-    const settings = readWeatherSettings(env);
-    expect(() => settings.weatherServiceToken()).toThrow(ConfigError);
-    expect(() => settings.weatherServiceToken()).toThrow(message);
+    // The other weather settings are good: only reading the token fails.
+    expect(WEATHER_SETTINGS.problems({ ...env, WEATHER_SERVICE_TOKEN: 'x'.repeat(32) })).toEqual([]);
+    const read = () => resolveSetting(WEATHER_SETTINGS.specs.weatherServiceToken, env, LOCAL_DEFAULTS);
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(message);
   });
 });

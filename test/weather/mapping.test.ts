@@ -1,7 +1,7 @@
 // The pure parts of the weather service: the cache key of a city name and the provider body mapping.
 import { cityKey } from '../../layers/city-names';
 import { toObservation } from '../../functions/weather/openweather';
-import { weatherBody } from '../../local/owm-standin';
+import { weatherBody } from '../../local/services/standin';
 
 describe('cityKey', () => {
   test.each([

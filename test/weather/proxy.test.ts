@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { WeatherReport } from '../../layers/http/schemas';
 import { freePort } from '../../local/ports';
-import type { StandIn } from '../../local/owm-standin';
+import type { StandIn } from '../../local/services/standin';
 import { captureLogs, invoke } from '../support/lambda';
 import { createUser, type TestUser } from '../support/users';
 import { standInForThisFile, startWeatherService, uniqueCity, type RunningService } from '../support/weather';

@@ -1,6 +1,6 @@
 // Slow misses for many distinct cities must not starve cache hits: a refresh holds no pooled connection while
 // the provider answers, and each process runs only a few refreshes at once.
-import type { StandIn } from '../../local/owm-standin';
+import type { StandIn } from '../../local/services/standin';
 import { httpGet, serviceCredential, standInForThisFile, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 
 // A small pool and short pool deadline make starvation quick to see: 4 connections, 1 s to get one.

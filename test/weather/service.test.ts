@@ -1,11 +1,11 @@
 // The weather service over real HTTP, against real Postgres and the OpenWeatherMap stand-in:
 // cache hits and misses, stale answers, unknown cities, provider failures, city names, logs.
 import { cityKey } from '../../layers/city-names';
-import { handler as weatherHandler } from '../../functions/weather/handler';
+import { handler as weatherHandler } from '../../functions/weather/get';
 import { handler as notFoundHandler } from '../../functions/weather/not-found';
 import { toObservation } from '../../functions/weather/openweather';
 import { weatherDatabase } from '../../functions/weather/deps';
-import { startStandIn, weatherBody, type StandIn, type StandInMode } from '../../local/owm-standin';
+import { startStandIn, weatherBody, type StandIn, type StandInMode } from '../../local/services/standin';
 import { captureLogs, invoke } from '../support/lambda';
 import { httpGet, serviceCredential, standInForThisFile, startWeatherService, uniqueCity, type RunningService } from '../support/weather';
 

@@ -1,7 +1,7 @@
 // The OpenWeatherMap stand-in speaks the real API's shape and can be switched into failure modes,
 // from this process and over HTTP from others.
 import { join } from 'node:path';
-import { startStandIn, type StandIn } from '../../local/owm-standin';
+import { startStandIn, type StandIn } from '../../local/services/standin';
 import { spawnReady } from '../support/child';
 import { ROOT } from '../support/child';
 import { httpGet } from '../support/weather';
@@ -99,7 +99,7 @@ test('"down" drops the connection without an answer', async () => {
 });
 
 test('the CLI prints one ready line with its URL, serves the key from --api-key and stops on SIGTERM', async () => {
-  const cli = await spawnReady<{ ready: boolean; url: string }>(join(ROOT, 'local', 'owm-standin.ts'), ['--api-key', 'cli-key']);
+  const cli = await spawnReady<{ ready: boolean; url: string }>(join(ROOT, 'local', 'bin', 'owm-standin.ts'), ['--api-key', 'cli-key']);
   try {
     expect(cli.ready).toEqual({ ready: true, url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
     const res = await httpGet(`${cli.ready.url}/data/2.5/weather?q=Paris&appid=cli-key&units=metric`);

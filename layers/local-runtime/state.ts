@@ -1,8 +1,8 @@
-// The local runner's state in local/.data: embedded Postgres URLs and generated secrets. Consulted on stage local only.
+// The local runner's state in local/.data: the embedded Postgres's URLs and the generated secrets. Consulted on stage local only.
 import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, url, type Env } from './env';
+import type { Env } from '../config/env';
 
 /**
  * Where the local runner keeps state. Found by walking up from the working directory, because
@@ -16,7 +16,7 @@ export function localStateDir(env: Env = process.env): string {
   }
 }
 
-/** What local/postgres.ts writes when the embedded server is up. */
+/** What the embedded Postgres (local/services/postgres.ts) writes when the embedded server is up. */
 export interface EmbeddedPostgresState {
   pid: number;
   port: number;
@@ -28,26 +28,6 @@ export function readEmbeddedState(env: Env = process.env): EmbeddedPostgresState
   const file = join(localStateDir(env), 'postgres.json');
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedPostgresState;
-}
-
-/**
- * The variable's URL; unset on stage local, the embedded server's, looked up on first use (not every function needs a
- * database, and the server may start after the function). Outside local the variable is required, at once.
- */
-export function databaseUrl(env: Env, name: string, local: boolean, pick: (s: EmbeddedPostgresState) => string): () => string {
-  if (env[name] || !local) {
-    const value = url(env, name, '');
-    if (!value) throw new ConfigError(name, `${name} must be set outside stage local`);
-    return () => value;
-  }
-  let resolved: string | undefined;
-  return () => {
-    const state = resolved ? undefined : readEmbeddedState(env);
-    if (!resolved && !state) {
-      throw new ConfigError(name, `${name} is not set and the embedded Postgres is not running (start it with \`npm start\` or \`npm run db\`)`);
-    }
-    return (resolved ??= pick(state!));
-  };
 }
 
 /** A secret generated once into the state dir (file name `name`) and kept, so every local instance shares it. */

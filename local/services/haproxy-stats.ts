@@ -2,6 +2,21 @@
 // (are the replicas UP?) and the bench (connection reuse towards the instances).
 import { request } from 'node:http';
 
+/** The stats page's login (HAProxy's `userlist stats_users`; the runner keeps it in its state dir). */
+export interface StatsLogin {
+  user: string;
+  password: string;
+}
+
+/** The stats page's URL and its login. */
+export interface StatsEndpoint {
+  url: string;
+  login: StatsLogin;
+}
+
+/** The Authorization header of a stats login. */
+export const statsAuthorization = (login: StatsLogin): string => `Basic ${Buffer.from(`${login.user}:${login.password}`).toString('base64')}`;
+
 /** One row of the CSV, keyed by its column names (pxname, svname, status, connect, reuse, ...). */
 export type StatsRow = Record<string, string>;
 
@@ -16,9 +31,10 @@ export function parseStatsCsv(text: string): StatsRow[] {
 }
 
 /** Fetches and parses the stats CSV (rejects when the page does not answer within timeoutMs). */
-export function fetchStats(statsUrl: string, timeoutMs = 2000): Promise<StatsRow[]> {
+export function fetchStats(statsUrl: string, login: StatsLogin, timeoutMs = 2000): Promise<StatsRow[]> {
   return new Promise((resolveRows, reject) => {
-    const req = request(`${statsUrl};csv`, { timeout: timeoutMs, agent: false }, (res) => {
+    const headers = { authorization: statsAuthorization(login) };
+    const req = request(`${statsUrl};csv`, { timeout: timeoutMs, agent: false, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -36,6 +52,6 @@ export function serverRows(rows: StatsRow[], backend: string): StatsRow[] {
 }
 
 /** The check state of each server of a backend according to HAProxy (UP, DOWN, "UP 1/2", MAINT, ...). */
-export async function serverStates(statsUrl: string, backend: string): Promise<Record<string, string>> {
-  return Object.fromEntries(serverRows(await fetchStats(statsUrl), backend).map((row) => [row.svname, row.status]));
+export async function serverStates(statsUrl: string, backend: string, login: StatsLogin): Promise<Record<string, string>> {
+  return Object.fromEntries(serverRows(await fetchStats(statsUrl, login), backend).map((row) => [row.svname, row.status]));
 }

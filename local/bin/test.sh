@@ -3,9 +3,9 @@
 # then runs the whole jest suite.
 # Jest's machine-readable result goes to test-results/jest.json (read by .ci/run).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-bash local/ensure-deps.sh
+bash local/bin/ensure-deps.sh
 npx tsc --noEmit -p .
 npx eslint .
 npx prettier --check --log-level warn .

@@ -1,8 +1,9 @@
-// Size-based rotation of local/logs/*.log, done by the runner's own writer (no logrotate, no copytruncate):
+// The local runner's log files. Size-based rotation of local/logs/*.log, done by the runner's own writer (no logrotate, no copytruncate):
 // when <name>.log reaches LOG_MAX_BYTES it is renamed to <name>.log.1 (older ones shift to .2 … and the one
 // past LOG_FILES_KEPT is dropped) and a new <name>.log is started. Rotation happens only between lines, so a
 // reader that follows files by inode (Promtail, Alloy, npm run dashboard) sees every line exactly once.
-import { closeSync, existsSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { RUNNER_SETTINGS } from './settings';
 
 export interface RotationSettings {
   /** a file is rotated once it holds at least this many bytes */
@@ -11,23 +12,14 @@ export interface RotationSettings {
   filesKept: number;
 }
 
-export const DEFAULT_ROTATION: RotationSettings = { maxBytes: 50 * 1024 * 1024, filesKept: 3 };
-
-function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
-  return value;
-}
-
-/** LOG_MAX_BYTES (default 50 MiB) and LOG_FILES_KEPT (default 3), validated. */
+/** LOG_MAX_BYTES and LOG_FILES_KEPT (local/settings.ts), validated. */
 export function rotationSettings(env: NodeJS.ProcessEnv = process.env): RotationSettings {
-  return {
-    maxBytes: positiveInteger(env, 'LOG_MAX_BYTES', DEFAULT_ROTATION.maxBytes, 1024),
-    filesKept: positiveInteger(env, 'LOG_FILES_KEPT', DEFAULT_ROTATION.filesKept, 1),
-  };
+  const { logMaxBytes, logFilesKept } = RUNNER_SETTINGS.read(env);
+  return { maxBytes: logMaxBytes, filesKept: logFilesKept };
 }
+
+/** Log files hold usernames and request details: readable and writable by the runner's user only. */
+export const LOG_FILE_MODE = 0o600;
 
 /** The name of the n-th rotated file of a log (n ≥ 1; 1 is the most recent). */
 export const rotatedName = (path: string, n: number) => `${path}.${n}`;
@@ -47,7 +39,8 @@ export class RotatingLogFile {
     readonly path: string,
     readonly settings: RotationSettings = rotationSettings(),
   ) {
-    this.fd = openSync(path, 'a');
+    this.fd = openSync(path, 'a', LOG_FILE_MODE);
+    fchmodSync(this.fd, LOG_FILE_MODE); // a file left by an earlier run keeps its mode otherwise
     this.size = fstatSync(this.fd).size;
   }
 
@@ -102,7 +95,29 @@ export class RotatingLogFile {
       if (existsSync(rotatedName(this.path, n))) renameSync(rotatedName(this.path, n), rotatedName(this.path, n + 1));
     }
     renameSync(this.path, rotatedName(this.path, 1));
-    this.fd = openSync(this.path, 'a');
+    this.fd = openSync(this.path, 'a', LOG_FILE_MODE);
     this.size = 0;
   }
+}
+
+const TAIL_BYTES = 64 * 1024;
+
+/** The last trouble a log holds: its last JSON line at level WARN or above, else the last line of its stderr file. */
+export function lastErrorLine(logFile: string, errorLogFile?: string): string | undefined {
+  const tail = (file: string) => {
+    if (!existsSync(file)) return [];
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.min(size, TAIL_BYTES));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      return buffer.toString('utf8').split('\n').filter(Boolean);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const error = tail(logFile)
+    .reverse()
+    .find((line) => /^\{.*"level":"(WARN|ERROR|CRITICAL)"/.test(line));
+  return error ?? (errorLogFile ? tail(errorLogFile).pop() : undefined);
 }

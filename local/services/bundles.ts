@@ -2,7 +2,7 @@
 // serverless.yml gives serverless-esbuild, so all serverless-offline instances of a stack load the same
 // bundles (OFFLINE_PREBUILT). One run parses the shared modules once (the plugin bundles each function on
 // its own) and esbuild exits afterwards instead of staying resident in every instance. In dev mode
-// (watchService) an incremental esbuild context rebuilds on each source change and marks it for local/dev-reload.cjs.
+// (watchService) an incremental esbuild context rebuilds on each source change and marks it for local/services/dev-reload.cjs.
 import { existsSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, context, stop, type BuildOptions } from 'esbuild';
@@ -73,7 +73,7 @@ export async function bundleService(serviceDir: string, outDir: string): Promise
   return { entries: entryCount, ms: Date.now() - started };
 }
 
-/** The file a dev-mode rebuild rewrites last: instances watch it to drop the old bundles (local/dev-reload.cjs). */
+/** The file a dev-mode rebuild rewrites last: instances watch it to drop the old bundles (local/services/dev-reload.cjs). */
 export const RELOAD_MARKER = '.reload';
 
 export interface BundleWatcher {

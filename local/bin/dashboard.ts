@@ -4,9 +4,9 @@
 //   npm run dashboard -- [--since 15m|1h|2d] [--watch] [--interval 5s] [--logs DIR] [--service NAME]...
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDuration, summarize } from './observability/aggregate';
-import { LogDirectory } from './observability/log-files';
-import { renderSummary } from './observability/terminal';
+import { parseDuration, summarize } from '../observability/aggregate';
+import { LogDirectory } from '../observability/log-reader';
+import { renderSummary } from '../observability/terminal';
 
 const USAGE = `Usage: npm run dashboard -- [options]
 

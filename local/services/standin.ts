@@ -1,9 +1,6 @@
 // A local stand-in for the OpenWeatherMap current-weather API: a real HTTP server speaking the same shape,
-// with switchable failures and latency, so the weather service can run and be tested without a real key.
-//
-//   tsx local/owm-standin.ts [--port N] [--api-key K]
-//
-// Prints one JSON line {"ready":true,"url":...} on stdout when listening; SIGINT/SIGTERM stop it.
+// with switchable failures and latency, so the weather service can run and be tested without a real key; and the
+// stack's spec of it (a child running local/bin/owm-standin.ts, which prints {"ready":true,"url":...} when listening).
 // Rules: the key must equal --api-key (else 401); names starting with "Atlantis" or "Nowhere" are unknown
 // (404); any other city gets a realistic body whose values are derived from its name (same name, same body).
 // Control over HTTP: GET /__standin/stats, POST /__standin/mode (JSON, see StandInMode), POST /__standin/reset.
@@ -11,9 +8,11 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { parseArgs } from 'node:util';
-import { announceReady } from './processes';
-import { cityKey } from '../layers/city-names';
+import { join } from 'node:path';
+import { cityKey } from '../../layers/city-names';
+import { ROOT } from '../paths';
+import { parseReadyLine } from '../processes';
+import type { ServiceSpec } from '../supervisor';
 
 /** The key the stand-in accepts when none is given (it guards nothing; it only lets the 401 path be exercised). */
 export const DEFAULT_STANDIN_KEY = 'local-standin-key';
@@ -283,20 +282,17 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   };
 }
 
-async function main() {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'api-key': { type: 'string' } } });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be a port number');
-  const standIn = await startStandIn({ port, apiKey: values['api-key'] || process.env.OPENWEATHER_API_KEY });
-  announceReady({ url: standIn.url });
-  const stop = () => standIn.stop().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    process.stderr.write(`owm stand-in failed: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
+/** The stack's stand-in on `port`; its key travels in the environment, not on the command line (ps, the pid file). */
+export function standInService(p: { port: number; apiKey: string; env: NodeJS.ProcessEnv }): ServiceSpec {
+  return {
+    name: 'owm-standin',
+    group: 'owm-standin',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'local', 'bin', 'owm-standin.ts'), '--port', String(p.port)],
+    env: { ...p.env, OPENWEATHER_API_KEY: p.apiKey },
+    cwd: ROOT,
+    logs: 'plain',
+    ready: (proc) => proc.waitForLine((line) => parseReadyLine(line)),
+    stop: { signal: 'SIGTERM', graceMs: 3000 },
+  };
 }

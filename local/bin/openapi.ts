@@ -2,9 +2,10 @@
 // (the curl tour as REST-client requests). test/architecture/openapi-export.test.ts fails when either is stale.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDocumentedApp } from '../functions/docs/openapi';
+import { buildDocumentedApp } from '../../functions/docs/openapi';
+import { ROOT } from '../paths';
 
-export const DOCS_DIR = join(__dirname, '..', 'docs');
+export const DOCS_DIR = join(ROOT, 'docs');
 
 /** The document as /openapi.json serves it, with `servers` pointing at `/` (the deployment's own origin). */
 export async function openApiDocument(): Promise<string> {

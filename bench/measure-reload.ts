@@ -3,7 +3,7 @@
 // in layers/http --rounds times, and prints each time and the median.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { millisUntil, NOT_FOUND_TEXT, notFoundDetail, replaceInSources, startScratchDevStack } from './dev-scratch';
+import { millisUntil, NOT_FOUND_TEXT, notFoundDetail, replaceInSources, startScratchDevStack } from '../test/support/dev-scratch';
 
 async function main() {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
@@ -12,8 +12,6 @@ async function main() {
   process.stdout.write('starting a dev stack from a scratch copy of the tree...\n');
   const dev = await startScratchDevStack({
     tag: `measure-${process.pid}`,
-    databaseUrl: process.env.DATABASE_URL,
-    weatherDatabaseUrl: process.env.WEATHER_DATABASE_URL,
   });
   const times: number[] = [];
   try {

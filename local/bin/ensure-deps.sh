@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: npm dependencies, and Debian's haproxy.
-# Sourced by local/start.sh and local/test.sh; safe to run again (it only installs what is missing).
+# Run by local/bin/start.sh, local/bin/test.sh and `npm run test:chaos`; safe to run again (it only installs what is missing).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
   echo "installing npm dependencies..."

@@ -20,4 +20,4 @@ export const getWeather = route({
   },
 });
 
-export const handler = lambda(getWeather);
+export const handler = lambda('weather', getWeather);

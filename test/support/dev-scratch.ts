@@ -5,11 +5,11 @@ import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, syml
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ManagedProcess, parseReadyLine, sleep } from './processes';
-import type { ServiceName, StackOptions, StackUrls } from './stack';
+import { ManagedProcess, parseReadyLine, sleep } from '../../local/processes';
+import type { ServiceName, StackOptions, StackUrls } from '../../local/stack';
 
 const ROOT = join(__dirname, '..');
-const COPIED = ['functions', 'layers', 'local', 'serverless.yml', 'haproxy.cfg', 'package.json', 'tsconfig.json'];
+const COPIED = ['functions', 'layers', 'local', 'test/support/stack-process.ts', 'serverless.yml', 'haproxy.cfg', 'package.json', 'tsconfig.json'];
 /** Generated or local-only paths that stay out of the copy. */
 const SKIPPED = /(^|\/)(\.esbuild[^/]*|\.serverless|\.data|logs)(\/|$)/;
 
@@ -28,20 +28,23 @@ export async function startScratchDevStack(options: StackOptions = {}): Promise<
   for (const entry of COPIED) cpSync(join(ROOT, entry), join(root, entry), { recursive: true, filter: (src) => !SKIPPED.test(relative(ROOT, src)) });
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
   const stackOptions: StackOptions = {
-    port: 0,
-    statsPort: 0,
-    weatherPort: 0,
     stateDir: join(root, 'local', '.data'),
     readyTimeoutMs: 240_000,
     ...options,
+    env: { PORT: '0', STATS_PORT: '0', WEATHER_HTTP_PORT: '0', ...options.env },
     dev: true,
   };
-  const runner = new ManagedProcess('dev-stack', process.execPath, ['--import', 'tsx', join(root, 'local', 'stack-process.ts'), JSON.stringify(stackOptions)], {
-    cwd: root,
-    env: process.env,
-    logDir: tmpdir(),
-    logs: 'plain',
-  });
+  const runner = new ManagedProcess(
+    'dev-stack',
+    process.execPath,
+    ['--import', 'tsx', join(root, 'test', 'support', 'stack-process.ts'), JSON.stringify(stackOptions)],
+    {
+      cwd: root,
+      env: process.env,
+      logDir: tmpdir(),
+      logs: 'plain',
+    },
+  );
   const remove = () => rmSync(root, { recursive: true, force: true });
   try {
     const ready = await runner.waitForLine((line) => parseReadyLine<{ urls: StackUrls; pids: Partial<Record<ServiceName, number>> }>(line));

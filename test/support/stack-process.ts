@@ -1,8 +1,8 @@
 // The stack runner in a process of its own, for tests that kill the whole stack (runner included) and for a dev
-// stack in a scratch copy of the tree (local/dev-scratch.ts):  tsx local/stack-process.ts '<StackOptions as JSON>'
+// stack in a scratch copy of the tree (test/support/dev-scratch.ts):  tsx test/support/stack-process.ts '<StackOptions as JSON>'
 // Prints {"ready":true,"urls":...,"pids":...} on stdout once healthy; SIGTERM stops the stack.
-import { announceReady } from './processes';
-import { startStack, type StackOptions } from './stack';
+import { announceReady } from '../../local/processes';
+import { startStack, type StackOptions } from '../../local/stack';
 
 async function main() {
   const options = JSON.parse(process.argv[2] ?? '{}') as StackOptions;

