@@ -103,7 +103,8 @@ export const credentialUrl = (
     options,
     options.accepts,
     (raw, context) => {
-      const problem = options.check?.(parseUrl(variable, raw, options.protocols, true), context);
+      const url = parseUrl(variable, raw, options.protocols, true);
+      const problem = options.check?.(url, context);
       if (problem) throw new ConfigError(variable, `${variable} ${problem}`);
       return raw;
     },

@@ -30,7 +30,7 @@ describe('configuration', () => {
   });
 
   test('the weather service needs no JWT_SECRET on stage prod', () => {
-    const s = weather({ STAGE: 'prod', LOCAL_STATE_DIR: dir, WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db' });
+    const s = weather({ STAGE: 'prod', LOCAL_STATE_DIR: dir, WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db', WEATHER_SERVICE_TOKEN: SECRET });
     expect(s).toMatchObject({ openWeatherBaseUrl: 'https://api.openweathermap.org', weatherCacheTtlSeconds: 600, dbPoolMax: 2 });
     expect(s).not.toHaveProperty('jwtSecret');
     expect(s.weatherDatabaseUrl).toBe('postgres://w:pw@db.example/weather_db');
@@ -94,7 +94,7 @@ describe('configuration', () => {
   });
 
   test('refuses a short JWT secret without printing it', () => {
-    expect(() => backend({ JWT_SECRET: 'short-secret' })).toThrow(/^JWT_SECRET must be at least 32 bytes long$/);
+    expect(() => resolveSetting(BACKEND_SETTINGS.specs.jwtSecret, { JWT_SECRET: 'short-secret' })).toThrow(/^JWT_SECRET must be at least 32 bytes long$/);
   });
 
   test('never quotes a database URL it refuses (it carries a password)', () => {

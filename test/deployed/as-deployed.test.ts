@@ -4,6 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BACKEND_SETTINGS } from '../../functions/settings';
+import { WEATHER_SETTINGS } from '../../functions/weather/settings';
 import { readEmbeddedState } from '../../layers/local-runtime/state';
 import { startStandIn, type StandIn } from '../../local/services/standin';
 import { uniqueCity } from '../support/weather';
@@ -93,14 +95,32 @@ function writeReport(s: DeployedStack) {
 }
 
 describe('packaged for a non-local stage', () => {
+  test.each([
+    ['backend', BACKEND_SETTINGS],
+    ['weather', WEATHER_SETTINGS],
+  ] as const)("each %s function's environment holds exactly the settings it reads (its schema's readBy), no other service's", (service, schema) => {
+    for (const fn of stack.packages[service].functions) {
+      const reads = Object.values(schema.specs)
+        .filter((spec) => spec.scope === 'packaged' && spec.readBy.includes(fn.alias))
+        .map((spec) => spec.variable);
+      expect(`${fn.alias}: ${Object.keys(fn.environment).sort().join(' ')}`).toBe(`${fn.alias}: ${[...reads].sort().join(' ')}`);
+    }
+    const env = (alias: string) => stack.packages.backend.functions.find((f) => f.alias === alias)!.environment;
+    if (service === 'backend') {
+      expect(env('healthCheck')).toHaveProperty('DATABASE_URL');
+      for (const alias of ['docs', 'notFound', 'healthCheck']) expect(env(alias)).not.toHaveProperty('JWT_SECRET');
+      for (const alias of ['docs', 'notFound']) expect(env(alias)).not.toHaveProperty('DATABASE_URL');
+    }
+  });
+
   test('every function is declared for Node 22 on stage ci, with no local state, source maps or secrets left empty', () => {
     for (const { functions } of Object.values(stack.packages)) {
       for (const fn of functions) {
         expect(fn.runtime).toBe('nodejs22.x');
         expect(fn.environment.STAGE).toBe(STAGE);
-        expect(fn.environment.LOCAL_STATE_DIR ?? '').toBe('');
+        expect(fn.environment).not.toHaveProperty('LOCAL_STATE_DIR');
         expect(fn.environment.NODE_OPTIONS ?? '').not.toMatch(/source-maps/);
-        expect(fn.environment.DB_POOL_MAX).toBe('2');
+        if ('DB_POOL_MAX' in fn.environment) expect(fn.environment.DB_POOL_MAX).toBe('2');
         // The credential only where a weather request is made or checked.
         expect(fn.environment.WEATHER_SERVICE_TOKEN).toBe(fn.alias === 'weather' ? stack.secrets.serviceToken : undefined);
       }
@@ -119,6 +139,11 @@ describe('packaged for a non-local stage', () => {
         const files = await zipEntries(fn.zip);
         expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
         expect(statSync(fn.zip).size).toBeLessThanOrEqual(fn.alias === 'docs' ? 2_000_000 : 600 * 1024);
+        // The 404/405 fallback answers from a table of routes, not from the routes: no larger than the health check.
+        if (fn.alias === 'notFound') {
+          const health = functions.find((f) => f.alias === 'healthCheck')!;
+          expect(statSync(fn.zip).size).toBeLessThanOrEqual(statSync(health.zip).size);
+        }
         // Its code or its binary (the packager copies a few license and build files regardless).
         const bcrypt = files.some((f) => /^node_modules\/bcrypt\/.*\.(js|node)$/.test(f));
         expect(bcrypt).toBe(['register', 'token'].includes(fn.alias));

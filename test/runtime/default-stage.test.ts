@@ -34,7 +34,8 @@ describe('the default stage', () => {
     const { stdout } = await runSls(ROOT, ['invoke', 'local', '-f', 'healthCheck', '--path', 'functions/health/events/check.json'], cleanEnv(), WORK_FOLDER);
     expect(stdout).toMatch(/"statusCode": 200/);
     expect(stdout).toContain('{\\"status\\":\\"ok\\",\\"checks\\":{\\"database\\":\\"ok\\"}}');
-  });
+    // It bundles the function first (esbuild): ~20 s on a busy 2-core machine.
+  }, 90_000);
 
   test('sls print without --stage is dev (as sls package and deploy are): with every secret in the environment, no AWS call', async () => {
     const secret = () => randomBytes(48).toString('base64url');

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { ManagedProcess, parseReadyLine, sleep } from '../../local/processes';
 import type { ServiceName, StackOptions, StackUrls } from '../../local/stack';
 
-const ROOT = join(__dirname, '..');
+const REPOSITORY = join(__dirname, '..', '..');
 const COPIED = ['functions', 'layers', 'local', 'test/support/stack-process.ts', 'serverless.yml', 'haproxy.cfg', 'package.json', 'tsconfig.json'];
 /** Generated or local-only paths that stay out of the copy. */
 const SKIPPED = /(^|\/)(\.esbuild[^/]*|\.serverless|\.data|logs)(\/|$)/;
@@ -25,8 +25,9 @@ export interface ScratchDevStack {
 export async function startScratchDevStack(options: StackOptions = {}): Promise<ScratchDevStack> {
   const root = mkdtempSync(join(tmpdir(), 'dev-stack-'));
   chmodSync(root, 0o755); // as root, an embedded Postgres runs as the postgres user and must reach its data dir
-  for (const entry of COPIED) cpSync(join(ROOT, entry), join(root, entry), { recursive: true, filter: (src) => !SKIPPED.test(relative(ROOT, src)) });
-  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+  for (const entry of COPIED)
+    cpSync(join(REPOSITORY, entry), join(root, entry), { recursive: true, filter: (src) => !SKIPPED.test(relative(REPOSITORY, src)) });
+  symlinkSync(join(REPOSITORY, 'node_modules'), join(root, 'node_modules'));
   const stackOptions: StackOptions = {
     stateDir: join(root, 'local', '.data'),
     readyTimeoutMs: 240_000,

@@ -21,27 +21,24 @@ let service: RunningService;
 let token: string;
 const weather = (headers: Record<string, string>) => httpGet(`${service.url}/weather/${encodeURIComponent(uniqueCity())}`, headers);
 
-/** Loads modules with their own settings read from `env` (on top of this file's environment). */
-function loadWith<T>(service: 'weather' | 'backend', env: Record<string, string | undefined>, load: () => T): T {
-  const saved = { ...process.env };
+/** The environment before a test changed it with loadWith (restored after each test). */
+let savedEnv: NodeJS.ProcessEnv | undefined;
+afterEach(() => {
+  if (savedEnv) process.env = savedEnv;
+  savedEnv = undefined;
+});
+
+/** Loads modules with their own settings read from `env` (on top of this file's environment, for the rest of the test). */
+function loadWith<T>(_service: 'weather' | 'backend', env: Record<string, string | undefined>, load: () => T): T {
+  savedEnv ??= { ...process.env };
   let loaded: T | undefined;
-  // Each load stands for a new process: forget the settings problems this one has already reported (layers/config/env.ts).
+  // Each load stands for a new process: forget the settings problems this one has already reported.
   delete (globalThis as Record<symbol, unknown>)[Symbol.for('platform.config.reported')];
   jest.isolateModules(() => {
     Object.assign(process.env, env);
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
-    // Read now, while the environment says this (the settings keep what they read for the life of the process).
-    const values = require(service === 'weather' ? '../../functions/weather/deps' : '../../functions/deps').settings();
-    for (const key of Object.keys(values)) {
-      try {
-        void values[key];
-      } catch {
-        // a bad setting: kept, and answered 503 by the functions that read it
-      }
-    }
     loaded = load();
   });
-  process.env = saved;
   return loaded!;
 }
 
