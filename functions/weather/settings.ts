@@ -26,6 +26,12 @@ export function readWeatherSettings(env: Env = process.env) {
     weatherCacheRetentionSeconds: integer(env, 'WEATHER_CACHE_RETENTION_SECONDS', 7 * 86_400, 60, 366 * 86_400),
     // 50: below OpenWeatherMap's free tier (60 a minute), leaving room for clock skew and other users of the key.
     openWeatherCallsPerMinute: integer(env, 'OPENWEATHER_CALLS_PER_MINUTE', 50, 1, 10_000),
+    /** The share of that budget (rounded down) only refreshes of cities already cached may use: new names never take it. */
+    openWeatherRefreshReservePercent: integer(env, 'OPENWEATHER_REFRESH_RESERVE_PERCENT', 20, 0, 90),
+    /** Provider calls one user (X-Weather-Caller-User) may cause per rolling minute; over it: stale, else 429. */
+    weatherMissesPerUserPerMinute: integer(env, 'WEATHER_MISSES_PER_USER_PER_MINUTE', 10, 1, 10_000),
+    /** The same per client address (X-Weather-Caller-Address; IPv6 by /64): many accounts from one address add up. */
+    weatherMissesPerAddressPerMinute: integer(env, 'WEATHER_MISSES_PER_ADDRESS_PER_MINUTE', 30, 1, 10_000),
     /** Provider calls in flight per process; further refreshes wait briefly, then get stale or 503. */
     weatherMaxConcurrentRefreshes: integer(env, 'WEATHER_MAX_CONCURRENT_REFRESHES', 4, 1, 100),
     /** The credential only the backend has (X-Service-Token); read on first use, so /health-check never needs it. */
