@@ -117,8 +117,7 @@ function refusal(claim: Extract<BudgetClaim, { granted: false }>, key: string, c
     log.warn('weather provider budget exhausted', { city: key, calls_per_minute: s.openWeatherCallsPerMinute });
     return new HttpProblem(503, 'the weather provider budget for this minute is used up, try again later', retryAfter);
   }
-  const [limit, per] =
-    claim.exhausted === 'user' ? [s.weatherMissesPerUserPerMinute, 'user'] : [s.weatherMissesPerAddressPerMinute, 'client address'];
+  const [limit, per] = claim.exhausted === 'user' ? [s.weatherMissesPerUserPerMinute, 'user'] : [s.weatherMissesPerAddressPerMinute, 'client address'];
   log.warn('weather caller quota exhausted', { city: key, quota: claim.exhausted, user_id: caller.user });
   return new HttpProblem(
     429,
