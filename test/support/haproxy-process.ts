@@ -11,13 +11,15 @@ export interface HaproxyProcess {
   port: number;
   /** the stats frontend's port (/stats, /metrics) */
   statsPort: number;
+  /** the loopback weather frontend's port (its backend: the same two addresses) */
+  weatherPort: number;
   /** the last 4000 characters HAProxy wrote to stderr */
   stderr(): string;
   /** SIGTERM by its pid, and waits for it to exit (nothing when it already has) */
   stop(): Promise<void>;
 }
 
-/** Starts HAProxy with haproxy.cfg, `backends` as BACKEND_1/2_ADDRESS and `env` on top; stdout piped when asked. */
+/** Starts HAProxy with haproxy.cfg, `backends` as BACKEND_1/2_ADDRESS (and WEATHER_1/2_ADDRESS) and `env` on top; stdout piped when asked. */
 export async function spawnHaproxy(
   backends: [string, string],
   env: Record<string, string> = {},
@@ -25,6 +27,7 @@ export async function spawnHaproxy(
 ): Promise<HaproxyProcess> {
   const port = await freePort();
   const statsPort = await freePort();
+  const weatherPort = await freePort();
   const child = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
     env: {
       ...process.env,
@@ -33,6 +36,9 @@ export async function spawnHaproxy(
       STATS_PORT: String(statsPort),
       BACKEND_1_ADDRESS: backends[0],
       BACKEND_2_ADDRESS: backends[1],
+      WEATHER_PORT: String(weatherPort),
+      WEATHER_1_ADDRESS: backends[0],
+      WEATHER_2_ADDRESS: backends[1],
       ...env,
     },
     stdio: ['ignore', stdout, 'pipe'],
@@ -44,6 +50,7 @@ export async function spawnHaproxy(
     child,
     port,
     statsPort,
+    weatherPort,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || !child.pid) return;
