@@ -19,6 +19,9 @@ export const RATE_LIMITS_RAISED = {
  */
 export const STACK_LIMITS_RAISED = {
   OPENWEATHER_CALLS_PER_MINUTE: '10000',
+  // The cold burst's 50 cities come from one user and one address.
+  WEATHER_MISSES_PER_USER_PER_MINUTE: '10000',
+  WEATHER_MISSES_PER_ADDRESS_PER_MINUTE: '10000',
   LOGIN_THROTTLE_FAILURES: '1000000',
 };
 

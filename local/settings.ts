@@ -122,6 +122,20 @@ export const EDGE_SETTINGS = defineSettings('haproxy', {
     readBy: HAPROXY,
     description: '... per this sliding window, in seconds (then 429 with `Retry-After`)',
   }),
+  weatherServiceRequests: integer('RATE_LIMIT_WEATHER_SERVICE_REQUESTS', {
+    min: 1,
+    max: 1_000_000_000,
+    default: 2000,
+    readBy: HAPROXY,
+    description: 'requests the loopback weather frontend passes on, every caller together (as the deployed route throttle) ...',
+  }),
+  weatherServiceWindowSeconds: integer('RATE_LIMIT_WEATHER_SERVICE_WINDOW_SECONDS', {
+    min: 1,
+    max: 86_400,
+    default: 1,
+    readBy: HAPROXY,
+    description: '... per this sliding window, in seconds (then 429 with `Retry-After`)',
+  }),
   corsOrigins: list('CORS_ORIGINS', {
     default: [],
     readBy: HAPROXY,

@@ -5,6 +5,7 @@ import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/c
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
 import { HttpProblem } from '../../layers/problems';
 import { lambda, route, serviceToken, settings } from '../deps';
+import { callerHeaders } from './caller';
 
 // A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
 const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
@@ -12,8 +13,9 @@ const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(W
 // The weather service's own check of this credential: functions/weather/service-credential.ts (docs/weather-service.md).
 const SERVICE_TOKEN_HEADER = 'x-service-token';
 
-// The weather service's answers we pass on as they are; anything else (its 401 too) means it is not working.
-const PASSED_ON = new Set([400, 404, 503, 504]);
+// The weather service's answers we pass on as they are (429: the caller's quota, or its balancer's ceiling);
+// anything else (its 401 too) means it is not working.
+const PASSED_ON = new Set([400, 404, 429, 503, 504]);
 
 function parseJson(text: string): unknown {
   try {
@@ -32,19 +34,26 @@ export const weatherProxy = route({
   method: 'GET',
   url: '/weather/:city',
   summary: 'Current weather in a city',
-  description: 'Answered from the weather service cache while fresh (`cached: true`); when the provider fails, a stale entry is served with `stale: true`.',
+  description:
+    'Answered from the weather service cache while fresh (`cached: true`); when the provider fails, a stale entry is served with `stale: true`. Lookups of uncached cities are limited per user and per client address (429 with Retry-After; a stale entry is served instead when there is one).',
   tags: ['weather'],
   auth: 'required',
-  errors: [404, 504],
+  errors: [404, 429, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
-  async handle({ params, log }) {
+  async handle({ params, user, reply, log }) {
     const { weatherServiceUrl, weatherServiceTimeoutMs } = settings();
     const weatherServiceToken = serviceToken();
     let answer: OutboundAnswer;
     try {
       answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {
         timeoutMs: weatherServiceTimeoutMs,
-        headers: { accept: 'application/json', 'x-request-id': log.requestId, [SERVICE_TOKEN_HEADER]: weatherServiceToken },
+        headers: {
+          accept: 'application/json',
+          'x-request-id': log.requestId,
+          [SERVICE_TOKEN_HEADER]: weatherServiceToken,
+          // Whom the weather service charges a provider call to (its per-user and per-address quotas).
+          ...callerHeaders(user.id, reply),
+        },
       });
     } catch (err) {
       if (err instanceof OutboundError && err.kind === 'timeout') {
@@ -60,7 +69,7 @@ export const weatherProxy = route({
       throw new HttpProblem(503, 'the weather service sent an unreadable answer');
     }
     if (PASSED_ON.has(answer.status)) {
-      // A budget or overload 503 says when to come back; only a plain number of seconds is passed on.
+      // A quota 429, a budget or overload 503 says when to come back; only a plain number of seconds is passed on.
       const retryAfter = /^\d{1,5}$/.test(answer.retryAfter ?? '') ? { 'retry-after': answer.retryAfter! } : undefined;
       throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`, retryAfter);
     }

@@ -4,10 +4,11 @@ import { storableCityKey } from '../../layers/city-names';
 import type { RequestLogger } from '../../layers/http/logger';
 import { HttpProblem, notFound } from '../../layers/problems';
 import { weatherCache, type CacheEntry } from './cache';
+import { expireCallerQuotas, type Caller } from './caller-quota';
 import { settings } from './deps';
 import { fetchCurrentWeather, UpstreamFailure, type Observation } from './openweather';
 import { RefreshSlots } from './refresh-slots';
-import { claimUpstreamCall } from './upstream-budget';
+import { claimUpstreamCall, type BudgetClaim } from './upstream-budget';
 
 export interface WeatherAnswer extends Observation {
   fetched_at: string;
@@ -15,8 +16,8 @@ export interface WeatherAnswer extends Observation {
   stale: boolean;
 }
 
-// In-process single-flight: concurrent misses for one city in this process share one refresh
-// (null: the provider does not know the city).
+// In-process single-flight: concurrent misses for one city in this process share one refresh, charged to the caller
+// that started it, whose answer they all get (null: the provider does not know the city).
 const inFlight = new Map<string, Promise<WeatherAnswer | null>>();
 
 const refreshSlots = new RefreshSlots(() => settings().weatherMaxConcurrentRefreshes);
@@ -33,7 +34,8 @@ const fromEntry = (report: Observation, entry: CacheEntry, stale: boolean): Weat
   stale,
 });
 
-export async function currentWeather(city: string, log: RequestLogger): Promise<WeatherAnswer> {
+/** The weather in `city` for `caller` (whose quotas a provider call is charged to; hits cost nothing). */
+export async function currentWeather(city: string, caller: Caller, log: RequestLogger): Promise<WeatherAnswer> {
   const key = storableCityKey(city);
   const entry = await weatherCache.read(key);
   let answer: WeatherAnswer | null;
@@ -44,7 +46,7 @@ export async function currentWeather(city: string, log: RequestLogger): Promise<
     log.event('cacheMiss', { city: key });
     let refresh = inFlight.get(key);
     if (!refresh) {
-      refresh = refreshCity(key, log).finally(() => inFlight.delete(key));
+      refresh = refreshCity(key, caller, log).finally(() => inFlight.delete(key));
       inFlight.set(key, refresh);
     }
     answer = await refresh;
@@ -57,7 +59,7 @@ export async function currentWeather(city: string, log: RequestLogger): Promise<
  * Refreshes under the city's lease (one caller across all instances); without it, waits for the holder's row.
  * Only short queries run, so the pool stays free for cache hits while the provider is asked.
  */
-async function refreshCity(key: string, log: RequestLogger): Promise<WeatherAnswer | null> {
+async function refreshCity(key: string, caller: Caller, log: RequestLogger): Promise<WeatherAnswer | null> {
   const { upstreamTimeoutMs, dbQueryTimeoutMs } = settings();
   // The holder may wait for a slot, then for the provider, then write: the lease outlives all three.
   const leaseMs = SLOT_WAIT_MS + upstreamTimeoutMs + dbQueryTimeoutMs;
@@ -66,7 +68,7 @@ async function refreshCity(key: string, log: RequestLogger): Promise<WeatherAnsw
     const lease = await weatherCache.claimLease(key, leaseMs);
     if (lease) {
       try {
-        return await refreshHolding(key, log);
+        return await refreshHolding(key, caller, log);
       } finally {
         await lease.release().catch((err: Error) => log.warn('could not release a refresh lease', { city: key, reason: err.message }));
       }
@@ -79,8 +81,8 @@ async function refreshCity(key: string, log: RequestLogger): Promise<WeatherAnsw
   }
 }
 
-/** Asks the provider while holding the city's lease, within this process's slots and the shared budget. */
-async function refreshHolding(key: string, log: RequestLogger): Promise<WeatherAnswer | null> {
+/** Asks the provider while holding the city's lease, within this process's slots, the shared budget and the caller's quotas. */
+async function refreshHolding(key: string, caller: Caller, log: RequestLogger): Promise<WeatherAnswer | null> {
   const current = await weatherCache.read(key);
   if (current?.fresh) return current.report && fromEntry(current.report, current, false);
   const releaseSlot = await refreshSlots.acquire(SLOT_WAIT_MS);
@@ -88,16 +90,9 @@ async function refreshHolding(key: string, log: RequestLogger): Promise<WeatherA
     return staleOr(current, new HttpProblem(503, 'too many weather refreshes are in progress, try again shortly', { 'retry-after': '1' }), log);
   }
   try {
-    const budget = await claimUpstreamCall();
-    if (!budget.granted) {
-      const retryAfter = String(budget.retryAfterSeconds);
-      log.warn('weather provider budget exhausted', { city: key, calls_per_minute: settings().openWeatherCallsPerMinute });
-      return staleOr(
-        current,
-        new HttpProblem(503, 'the weather provider budget for this minute is used up, try again later', { 'retry-after': retryAfter }),
-        log,
-      );
-    }
+    // Only a report makes it a refresh of a known city (a remembered unknown name is not one): it may use the reserve.
+    const claim = await claimUpstreamCall({ caller, refresh: Boolean(current?.report) });
+    if (!claim.granted) return staleOr(current, refusal(claim, key, caller, log), log);
     let report: Observation | null;
     try {
       report = await fetchCurrentWeather(key, log);
@@ -107,10 +102,28 @@ async function refreshHolding(key: string, log: RequestLogger): Promise<WeatherA
     }
     const fetchedAt = await weatherCache.write(key, report);
     await weatherCache.expire().catch((err: Error) => log.warn('could not expire old weather rows', { reason: err.message }));
+    await expireCallerQuotas().catch((err: Error) => log.warn('could not expire idle caller quotas', { reason: err.message }));
     return report && { ...report, fetched_at: fetchedAt.toISOString(), cached: false, stale: false };
   } finally {
     releaseSlot();
   }
+}
+
+/** A refused provider call: 429 when the caller's quota is used up, 503 when the shared budget is (both with Retry-After). */
+function refusal(claim: Extract<BudgetClaim, { granted: false }>, key: string, caller: Caller, log: RequestLogger): HttpProblem {
+  const s = settings();
+  const retryAfter = { 'retry-after': String(claim.retryAfterSeconds) };
+  if (claim.exhausted === 'budget') {
+    log.warn('weather provider budget exhausted', { city: key, calls_per_minute: s.openWeatherCallsPerMinute });
+    return new HttpProblem(503, 'the weather provider budget for this minute is used up, try again later', retryAfter);
+  }
+  const [limit, per] = claim.exhausted === 'user' ? [s.weatherMissesPerUserPerMinute, 'user'] : [s.weatherMissesPerAddressPerMinute, 'client address'];
+  log.warn('weather caller quota exhausted', { city: key, quota: claim.exhausted, user_id: caller.user });
+  return new HttpProblem(
+    429,
+    `the quota of ${limit} lookups of uncached cities a minute per ${per} is used up, try again in ${claim.retryAfterSeconds} s`,
+    retryAfter,
+  );
 }
 
 /** The stale report when there is one (stale: true), else the problem. */

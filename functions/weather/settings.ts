@@ -68,6 +68,28 @@ export const WEATHER_SETTINGS = defineSettings('weather-service', {
     description:
       'provider calls per rolling minute, shared by every instance on one `weather_db` (the free tier allows 60); over it: the stale entry, else 503 with `Retry-After`',
   }),
+  openWeatherRefreshReservePercent: integer('OPENWEATHER_REFRESH_RESERVE_PERCENT', {
+    min: 0,
+    max: 90,
+    default: 20,
+    readBy: ['weather'],
+    description:
+      'the share of `OPENWEATHER_CALLS_PER_MINUTE` (rounded down) that only refreshes of cities already cached may use: a flood of new names never takes it',
+  }),
+  weatherMissesPerUserPerMinute: integer('WEATHER_MISSES_PER_USER_PER_MINUTE', {
+    min: 1,
+    max: 10_000,
+    default: 10,
+    readBy: ['weather'],
+    description: 'provider calls one user (`X-Weather-Caller-User`) may cause per rolling minute; over it: the stale entry, else 429 with `Retry-After`',
+  }),
+  weatherMissesPerAddressPerMinute: integer('WEATHER_MISSES_PER_ADDRESS_PER_MINUTE', {
+    min: 1,
+    max: 10_000,
+    default: 30,
+    readBy: ['weather'],
+    description: 'the same per client address (`X-Weather-Caller-Address`; IPv6 by its /64): many accounts from one address add up',
+  }),
   weatherMaxConcurrentRefreshes: integer('WEATHER_MAX_CONCURRENT_REFRESHES', {
     min: 1,
     max: 100,

@@ -52,7 +52,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with an existing resource',
   413: 'Request body too large',
   415: 'Unsupported content type, or none',
-  429: 'Rate limit reached at the ingress; see Retry-After',
+  429: 'Too many requests: a limit of the ingress or of the service itself (the detail says which) was reached; see Retry-After',
   503: 'A dependency (database or upstream) is unavailable, or the service is not configured',
   504: 'A dependency did not answer in time',
 };

@@ -57,6 +57,8 @@ export interface EdgeValues {
   authWindowSeconds: number;
   weatherRequests: number;
   weatherWindowSeconds: number;
+  weatherServiceRequests: number;
+  weatherServiceWindowSeconds: number;
   corsOrigins: string[];
   maxBodyBytes: number;
 }
@@ -91,6 +93,8 @@ function haproxyEnvironment(o: HaproxyOptions): NodeJS.ProcessEnv {
     RATE_LIMIT_AUTH_WINDOW_SECONDS: String(o.edge.authWindowSeconds),
     RATE_LIMIT_WEATHER_REQUESTS: String(o.edge.weatherRequests),
     RATE_LIMIT_WEATHER_WINDOW_SECONDS: String(o.edge.weatherWindowSeconds),
+    RATE_LIMIT_WEATHER_SERVICE_REQUESTS: String(o.edge.weatherServiceRequests),
+    RATE_LIMIT_WEATHER_SERVICE_WINDOW_SECONDS: String(o.edge.weatherServiceWindowSeconds),
     CORS_ORIGINS: o.edge.corsOrigins.join(','),
     MAX_BODY_BYTES: String(o.edge.maxBodyBytes),
     EDGE_PROOF_SECRET: o.edgeProof,

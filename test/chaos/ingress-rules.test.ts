@@ -440,3 +440,57 @@ describe('CORS', () => {
     expect(answer.headers['access-control-allow-origin']).toEqual([LISTED[0]]);
   });
 });
+
+describe("the loopback weather frontend's total ceiling (RATE_LIMIT_WEATHER_SERVICE_*)", () => {
+  const CEILING = { requests: 5, windowSeconds: 3 };
+  let weatherEdge: EdgeHaproxy;
+  beforeAll(async () => {
+    weatherEdge = await startEdgeHaproxy({
+      RATE_LIMIT_WEATHER_SERVICE_REQUESTS: String(CEILING.requests),
+      RATE_LIMIT_WEATHER_SERVICE_WINDOW_SECONDS: String(CEILING.windowSeconds),
+    });
+  });
+  afterAll(() => weatherEdge?.stop());
+
+  const lookup = (on: EdgeHaproxy, city: string, localAddress = freshAddress()) =>
+    rawRequest(on.weatherUrl, { method: 'GET', target: `/weather/${city}`, headers: [['X-Service-Token', 'leaked']], localAddress });
+
+  test(`past ${CEILING.requests} requests per ${CEILING.windowSeconds} s from all callers together: 429 problem+json with Retry-After, none reaches a replica`, async () => {
+    const before = weatherEdge.received.length;
+    const answers: RawAnswer[] = [];
+    // Every request from another address: the ceiling counts them all as one.
+    for (let i = 0; i < CEILING.requests + 3; i++) answers.push(await lookup(weatherEdge, `Ceiling${i}`));
+    // HAProxy's sliding window is interpolated between two periods: a burst across their boundary may get one more in.
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.slice(0, CEILING.requests)).toEqual(Array(CEILING.requests).fill(200));
+    expect(statuses.slice(-2)).toEqual([429, 429]);
+    for (const refused of answers.filter((a) => a.status !== 200)) {
+      expectProblem(refused, 429);
+      expect(refused.headers['retry-after']).toEqual([String(CEILING.windowSeconds)]);
+      expect(refused.json.detail).toMatch(/weather service passes on at most 5 requests per 3 s from all callers together/);
+    }
+    expect(weatherEdge.received.length - before).toBe(statuses.filter((s) => s === 200).length);
+    expect(weatherEdge.received.length - before).toBeLessThanOrEqual(CEILING.requests + 1);
+    // The API frontend is not behind it: its own weather route still reaches a backend.
+    expect((await send({ method: 'GET', target: '/weather/London' }, weatherEdge)).status).toBe(200);
+    // The window slides on: after it, requests pass again.
+    await new Promise((r) => setTimeout(r, CEILING.windowSeconds * 1000 + 500));
+    expect((await lookup(weatherEdge, 'Later')).status).toBe(200);
+  });
+
+  test('refused requests do not count: a caller that keeps hammering does not keep the others out beyond the window', async () => {
+    await new Promise((r) => setTimeout(r, CEILING.windowSeconds * 1000 + 500));
+    for (let i = 0; i < CEILING.requests + 20; i++) await lookup(weatherEdge, `Hammer${i}`, '127.0.8.1');
+    await new Promise((r) => setTimeout(r, CEILING.windowSeconds * 1000 + 500));
+    expect((await lookup(weatherEdge, 'Victim', '127.0.8.2')).status).toBe(200);
+  });
+
+  test('the default (2000 per second) does not tax normal use: a burst of 300 lookups, 20 at a time, all pass', async () => {
+    const before = defaults.received.length;
+    const statuses: number[] = [];
+    for (let round = 0; round < 15; round++)
+      statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => lookup(defaults, `Normal${round}x${i}`)))).map((a) => a.status));
+    expect(statuses).toEqual(Array(300).fill(200));
+    expect(defaults.received.length - before).toBe(300);
+  });
+});

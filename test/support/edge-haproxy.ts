@@ -21,6 +21,8 @@ export type StubHandler = (req: IncomingMessage, res: ServerResponse, seen: Stub
 
 export interface EdgeHaproxy {
   url: string;
+  /** the loopback weather frontend, in front of the same two stubs */
+  weatherUrl: string;
   /** every request the stubs got, health checks left out */
   received: StubRequest[];
   /** what the stubs answer from now on; their idle keep-alive connections are closed, so it starts afresh */
@@ -101,5 +103,5 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  return { url, received: edge.received, handle, stop };
+  return { url, weatherUrl: `http://127.0.0.1:${haproxy.weatherPort}`, received: edge.received, handle, stop };
 }

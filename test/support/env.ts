@@ -5,3 +5,7 @@ process.env.POWERTOOLS_SERVICE_NAME ??= 'app-backend';
 process.env.POWERTOOLS_DEV ??= 'false';
 // The whole run shares one weather database: a budget far above what the suite asks for (budget tests set their own).
 process.env.OPENWEATHER_CALLS_PER_MINUTE ??= '1000';
+// Most tests call the weather service without naming a caller (one shared "unattributed" key) or as one user:
+// quotas as high as that budget (the quota tests set their own).
+process.env.WEATHER_MISSES_PER_USER_PER_MINUTE ??= '1000';
+process.env.WEATHER_MISSES_PER_ADDRESS_PER_MINUTE ??= '1000';

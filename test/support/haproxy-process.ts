@@ -14,13 +14,15 @@ export interface HaproxyProcess {
   /** the stats frontend's port (/stats, /metrics) and its login */
   statsPort: number;
   statsLogin: StatsLogin;
+  /** the loopback weather frontend's port (its backend: the same two addresses) */
+  weatherPort: number;
   /** the last 4000 characters HAProxy wrote to stderr */
   stderr(): string;
   /** SIGTERM by its pid, and waits for it to exit (nothing when it already has) */
   stop(): Promise<void>;
 }
 
-/** Starts HAProxy with haproxy.cfg, `backends` as BACKEND_1/2_ADDRESS and `env` on top; stdout piped when asked. */
+/** Starts HAProxy with haproxy.cfg, `backends` as BACKEND_1/2_ADDRESS (and WEATHER_1/2_ADDRESS) and `env` on top; stdout piped when asked. */
 export async function spawnHaproxy(
   backends: [string, string],
   env: Record<string, string> = {},
@@ -29,6 +31,7 @@ export async function spawnHaproxy(
   const port = await freePort();
   const statsPort = await freePort();
   const statsLogin = { user: 'stats', password: randomBytes(12).toString('hex') };
+  const weatherPort = await freePort();
   const child = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
     env: {
       ...process.env,
@@ -38,6 +41,9 @@ export async function spawnHaproxy(
       BACKEND_1_ADDRESS: backends[0],
       BACKEND_2_ADDRESS: backends[1],
       STATS_PASSWORD: statsLogin.password,
+      WEATHER_PORT: String(weatherPort),
+      WEATHER_1_ADDRESS: backends[0],
+      WEATHER_2_ADDRESS: backends[1],
       ...env,
     },
     stdio: ['ignore', stdout, 'pipe'],
@@ -50,6 +56,7 @@ export async function spawnHaproxy(
     port,
     statsPort,
     statsLogin,
+    weatherPort,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || !child.pid) return;

@@ -95,7 +95,7 @@ describe('budget of provider calls per rolling minute', () => {
   });
 
   test('concurrent claims never take more than the budget', async () => {
-    const claims = await Promise.all(Array.from({ length: 20 }, () => claimUpstreamCall()));
+    const claims = await Promise.all(Array.from({ length: 20 }, () => claimUpstreamCall({ caller: {}, refresh: false })));
     expect(claims.filter((c) => c.granted)).toHaveLength(BUDGET);
   });
 
