@@ -3,10 +3,17 @@ import http from 'node:http';
 import https from 'node:https';
 import fetch from 'node-fetch';
 
-// Reused connections save a TCP (and TLS) handshake per call; Node drops idle sockets before the server's Keep-Alive hint.
+/**
+ * How long a reused connection may sit idle here (ms). The client must close an idle connection before the server
+ * does, or a request can go out over it at the instant the server closes it: below HAProxy's `timeout http-keep-alive`
+ * (10 s) in front of the weather service, and below Node's own 5 s (the stand-in, many HTTP servers).
+ */
+export const IDLE_SOCKET_MS = 4000;
+
+// Reused connections save a TCP (and TLS) handshake per call; an idle one is dropped after IDLE_SOCKET_MS.
 const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 128 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 128 }),
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 128, timeout: IDLE_SOCKET_MS }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 128, timeout: IDLE_SOCKET_MS }),
 };
 
 /** Why a call produced no HTTP answer. The message never contains the URL: it may carry an API key. */

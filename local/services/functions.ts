@@ -72,11 +72,11 @@ export interface FunctionServiceOptions {
   signal?: AbortSignal;
 }
 
-/** node [dev reload hook] serverless offline start, on the instance's own ports. */
+/** node [hooks] serverless offline start, on the instance's own ports: idle connections kept long, dev reload. */
 function offlineArgs(ports: InstancePorts, dev: boolean): string[] {
   const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-  const hook = dev ? ['--require', join(ROOT, 'local', 'services', 'dev-reload.cjs')] : [];
-  return [...hook, sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
+  const hooks = ['keep-alive.cjs', ...(dev ? ['dev-reload.cjs'] : [])].flatMap((hook) => ['--require', join(ROOT, 'local', 'services', hook)]);
+  return [...hooks, sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
 }
 
 function instanceSpec(name: string, group: string, cwd: string, ports: InstancePorts, env: NodeJS.ProcessEnv, o: FunctionServiceOptions): ServiceSpec {

@@ -2,6 +2,7 @@
 // used the way a client uses it: every request goes through HAProxy.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startStack } from '../../local/stack';
 import { eventually, startTestStack, type TestStack } from '../support/stack';
@@ -209,4 +210,38 @@ test('the weather service and its balancer listen on loopback only, and the serv
   // 0100007F is 127.0.0.1 as /proc/net/tcp prints it.
   for (const port of ports) expect(listeningAddresses(port)).toEqual(['0100007F']);
   expect(statSync(join(stack.stateDir, 'weather-service-token')).mode & 0o777).toBe(0o600);
+});
+
+/** Sends one GET over `socket` and resolves with the status line of its answer. */
+function statusOver(socket: ReturnType<typeof connect>, path: string): Promise<string> {
+  return new Promise((resolveStatus, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const head = text.indexOf('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? -1);
+      if (head >= 0 && length >= 0 && text.length >= head + 4 + length) {
+        socket.off('data', onData);
+        resolveStatus(text.split('\r\n')[0]);
+      }
+    };
+    socket.on('data', onData).once('error', reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: instance\r\nConnection: keep-alive\r\n\r\n`);
+  });
+}
+
+test("an instance keeps an idle connection open past Node's default 5 s, so HAProxy is the one that closes idle connections", async () => {
+  const { hostname, port } = new URL(stack.urls.backends[0]);
+  const socket = connect(Number(port), hostname);
+  let closedByInstance = false;
+  socket.once('end', () => (closedByInstance = true));
+  try {
+    expect(await statusOver(socket, '/health-check')).toMatch(/^HTTP\/1\.1 \d{3}/);
+    await new Promise((r) => setTimeout(r, 6500));
+    expect(closedByInstance).toBe(false);
+    // And the kept connection still serves.
+    expect(await statusOver(socket, '/health-check')).toMatch(/^HTTP\/1\.1 \d{3}/);
+  } finally {
+    socket.destroy();
+  }
 });
