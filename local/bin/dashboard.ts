@@ -72,7 +72,7 @@ async function frame(directory: LogDirectory, options: Options, footer?: string)
   const to = Date.now();
   const from = to - options.since;
   if (options.watch) directory.prune(from);
-  const summary = summarize(directory.observations(), { from, to }, { services: options.services });
+  const summary = summarize(directory.records(), { from, to }, { services: options.services });
   return renderSummary(summary, {
     width: process.stdout.columns || 100,
     source: options.logs,

@@ -12,7 +12,7 @@ export const SEED_PANELS = {
 } as const;
 
 /** What one shipped line contributes: its labels and the few fields the panels group by. */
-export interface Observation {
+export interface LogRecord {
   /** epoch ms, from the line's own `timestamp` */
   at: number;
   service: string;
@@ -31,7 +31,7 @@ const text = (value: unknown) => (typeof value === 'string' || typeof value === 
  * One log line as the shippers see it: a JSON object with a parseable timestamp, else undefined
  * (serverless-offline's plain-text lines, blank lines, broken JSON).
  */
-export function observe(line: string): Observation | undefined {
+export function parseLogRecord(line: string): LogRecord | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{')) return undefined;
   let json: Record<string, unknown>;
@@ -44,17 +44,17 @@ export function observe(line: string): Observation | undefined {
   const at = typeof json.timestamp === 'string' ? Date.parse(json.timestamp) : NaN;
   if (Number.isNaN(at)) return undefined;
   const service = text(json.service) ?? 'unknown';
-  const observation: Observation = { at, service };
-  if (json.level !== undefined) observation.level = text(json.level);
-  if (json.event !== undefined) observation.event = text(json.event);
-  if (json.city !== undefined) observation.city = text(json.city);
-  if (json.username !== undefined) observation.username = text(json.username);
+  const record: LogRecord = { at, service };
+  if (json.level !== undefined) record.level = text(json.level);
+  if (json.event !== undefined) record.event = text(json.event);
+  if (json.city !== undefined) record.city = text(json.city);
+  if (json.username !== undefined) record.username = text(json.username);
   if (service === ACCESS_LOG.service) {
     const status = Number(json.status);
-    if (Number.isInteger(status)) observation.status = status;
-    observation.backend = text(json.backend);
+    if (Number.isInteger(status)) record.status = status;
+    record.backend = text(json.backend);
   }
-  return observation;
+  return record;
 }
 
 export interface Count {
@@ -125,7 +125,7 @@ interface EventCounters {
 }
 
 /** Adds one function log line's event to the totals and the per-city / per-user counters. */
-function countEvent(o: Observation, totals: Totals, c: EventCounters): void {
+function countEvent(o: LogRecord, totals: Totals, c: EventCounters): void {
   switch (o.event) {
     case EVENTS.cacheHit.name:
       totals.cacheHits += 1;
@@ -153,7 +153,7 @@ function countEvent(o: Observation, totals: Totals, c: EventCounters): void {
 }
 
 /** Counts what the dashboard counts, over the lines whose timestamp falls in the window. */
-export function summarize(observations: Iterable<Observation>, window: Window, options: SummaryOptions = {}): Summary {
+export function summarize(records: Iterable<LogRecord>, window: Window, options: SummaryOptions = {}): Summary {
   const services = options.services?.length ? new Set(options.services) : undefined;
   const counters: EventCounters = { hitsByCity: new Counter(), externalByCity: new Counter(), loginsByUser: new Counter(), failedByUser: new Counter() };
   const byBackend = new Counter();
@@ -162,7 +162,7 @@ export function summarize(observations: Iterable<Observation>, window: Window, o
   const lastMinute = Math.max(window.from, window.to - 60_000);
   let requestsLastMinute = 0;
 
-  for (const o of observations) {
+  for (const o of records) {
     if (o.at < window.from || o.at > window.to) continue;
     if (o.service === ACCESS_LOG.service) {
       http.requests += 1;

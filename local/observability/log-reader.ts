@@ -4,13 +4,13 @@
 // read once whether it was read before or after its file was renamed.
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { observe, type Observation } from './aggregate';
+import { parseLogRecord, type LogRecord } from './aggregate';
 
 const CHUNK = 4 * 1024 * 1024;
 const NEWLINE = 0x0a;
 /** <name>.log and its rotated files <name>.log.1, <name>.log.2 … */
 const LOG_FILE = /^(.+\.log)(?:\.(\d+))?$/;
-/** A file not seen for this many polls is forgotten (its observations are kept). */
+/** A file not seen for this many polls is forgotten (its records are kept). */
 const FORGET_AFTER_POLLS = 3;
 
 interface FileState {
@@ -22,7 +22,7 @@ interface FileState {
   offset: number;
   /** bytes after the last newline: a line still being written */
   partial: Buffer;
-  observations: Observation[];
+  records: LogRecord[];
   lastSeenPoll: number;
 }
 
@@ -52,22 +52,22 @@ function logNames(entries: string[]): LogName[] {
 
 export class LogDirectory {
   private readonly files = new Map<number, FileState>();
-  private retired: Observation[] = [];
+  private retired: LogRecord[] = [];
   private polls = 0;
 
   constructor(readonly dir: string) {}
 
-  /** Every observation read so far, from every file. */
-  *observations(): Iterable<Observation> {
+  /** Every record read so far, from every file. */
+  *records(): Iterable<LogRecord> {
     yield* this.retired;
-    for (const state of this.files.values()) yield* state.observations;
+    for (const state of this.files.values()) yield* state.records;
   }
 
-  /** Forgets observations older than `before` (epoch ms): a --watch window only moves forward. */
+  /** Forgets records older than `before` (epoch ms): a --watch window only moves forward. */
   prune(before: number) {
-    const keep = (list: Observation[]) => (list.some((o) => o.at < before) ? list.filter((o) => o.at >= before) : list);
+    const keep = (list: LogRecord[]) => (list.some((o) => o.at < before) ? list.filter((o) => o.at >= before) : list);
     this.retired = keep(this.retired);
-    for (const state of this.files.values()) state.observations = keep(state.observations);
+    for (const state of this.files.values()) state.records = keep(state.records);
   }
 
   /** Reads what was appended to each log file. Throws ENOENT when the directory does not exist. */
@@ -80,7 +80,7 @@ export class LogDirectory {
     }
     for (const [ino, state] of this.files) {
       if (this.polls - state.lastSeenPoll < FORGET_AFTER_POLLS) continue;
-      this.retired.push(...state.observations);
+      this.retired.push(...state.records);
       this.files.delete(ino);
     }
     return result;
@@ -119,8 +119,8 @@ export class LogDirectory {
     }
     // A truncated file starts over; when another file took the inode, what was read from the old one stays counted.
     const truncated = known && known.base === base && known.generation === generation && known.birth === birth;
-    if (known && !truncated) this.retired.push(...known.observations);
-    const state: FileState = { ino, birth, base, generation, offset: 0, partial: Buffer.alloc(0), observations: [], lastSeenPoll: this.polls };
+    if (known && !truncated) this.retired.push(...known.records);
+    const state: FileState = { ino, birth, base, generation, offset: 0, partial: Buffer.alloc(0), records: [], lastSeenPoll: this.polls };
     this.files.set(ino, state);
     return state;
   }
@@ -134,9 +134,9 @@ export class LogDirectory {
       const data = Buffer.concat([state.partial, buffer.subarray(0, bytesRead)]);
       let start = 0;
       for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
-        const observation = observe(data.toString('utf8', start, end));
-        if (observation) {
-          state.observations.push(observation);
+        const record = parseLogRecord(data.toString('utf8', start, end));
+        if (record) {
+          state.records.push(record);
           result.added += 1;
         } else {
           result.dropped += 1;
@@ -146,9 +146,9 @@ export class LogDirectory {
       state.partial = Buffer.from(data.subarray(start));
     }
     // A last line without its newline counts once it is a whole JSON object (the writer may never add one).
-    const tail = state.partial.length ? observe(state.partial.toString('utf8')) : undefined;
+    const tail = state.partial.length ? parseLogRecord(state.partial.toString('utf8')) : undefined;
     if (tail) {
-      state.observations.push(tail);
+      state.records.push(tail);
       result.added += 1;
       state.partial = Buffer.alloc(0);
     }

@@ -238,13 +238,13 @@ describe('the terminal dashboard', () => {
     const poll = await directory.poll();
     expect(stderrLines.length).toBeGreaterThan(0);
     expect(poll).toEqual({ files: 5, added: everyLine().length, dropped: OFFLINE_NOISE.length * 2 });
-    expectRunCounts(summarize(directory.observations(), window()));
+    expectRunCounts(summarize(directory.records(), window()));
   });
 
   test('the service filter narrows the event panels but not the ingress', async () => {
     const directory = new LogDirectory(logs);
     await directory.poll();
-    const summary = summarize(directory.observations(), window(), { services: ['app-backend'] });
+    const summary = summarize(directory.records(), window(), { services: ['app-backend'] });
     expect(summary.cacheHitsByCity).toEqual([]);
     expect(summary.externalRequestsByCity).toEqual([]);
     expect(summary.loginsByUsername).toHaveLength(2);
@@ -254,7 +254,7 @@ describe('the terminal dashboard', () => {
   test('lines outside the range do not count', async () => {
     const directory = new LogDirectory(logs);
     await directory.poll();
-    const summary = summarize(directory.observations(), { from: startedAt - 3_600_000, to: startedAt - 1 });
+    const summary = summarize(directory.records(), { from: startedAt - 3_600_000, to: startedAt - 1 });
     expect(summary.totals.lines).toBe(0);
     expect(summary.http.requests).toBe(0);
   });
@@ -273,7 +273,7 @@ describe('the terminal dashboard', () => {
       truncateSync(file, 0);
       appendFileSync(file, `${third}\n`);
       expect(await directory.poll()).toEqual({ files: 1, added: 1, dropped: 0 });
-      expect([...directory.observations()]).toHaveLength(1);
+      expect([...directory.records()]).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

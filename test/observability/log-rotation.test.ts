@@ -122,10 +122,10 @@ describe('the dashboard follows rotated files', () => {
     file.end();
     await directory.poll();
     expect(readdirSync(dir).sort()).toEqual(['app-backend.log', 'app-backend.log.1', 'app-backend.log.2']);
-    expect(summarize(directory.observations(), window()).totals.logins).toBe(n);
+    expect(summarize(directory.records(), window()).totals.logins).toBe(n);
     expect(linesOf(dir).length).toBeLessThan(n); // the oldest files are gone, yet every line was counted once
     await directory.poll();
-    expect(summarize(directory.observations(), window()).totals.logins).toBe(n);
+    expect(summarize(directory.records(), window()).totals.logins).toBe(n);
   });
 
   test('one-shot mode counts the current and the rotated files once each', async () => {
