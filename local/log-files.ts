@@ -1,21 +1,15 @@
-// The local runner's log files. Size-based rotation of local/logs/*.log, done by the runner's own writer (no logrotate, no copytruncate):
-// when <name>.log reaches LOG_MAX_BYTES it is renamed to <name>.log.1 (older ones shift to .2 … and the one
-// past LOG_FILES_KEPT is dropped) and a new <name>.log is started. Rotation happens only between lines, so a
-// reader that follows files by inode (Promtail, Alloy, npm run dashboard) sees every line exactly once.
+// The local runner's log files, rotated by size by their one writer (the runner, or an instance writing its own JSON
+// lines: local/services/instance-logs.ts), no logrotate, no copytruncate: when <name>.log reaches LOG_MAX_BYTES it is
+// renamed to <name>.log.1 (older ones shift to .2 … and the one past LOG_FILES_KEPT is dropped) and a new <name>.log
+// is started. Rotation happens only between lines, so a reader that follows files by inode (Promtail, Alloy,
+// npm run dashboard) sees every line exactly once.
 import { closeSync, existsSync, fchmodSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
-import { RUNNER_SETTINGS } from './settings';
 
 export interface RotationSettings {
   /** a file is rotated once it holds at least this many bytes */
   maxBytes: number;
   /** rotated files kept beside the current one (<name>.log.1 … <name>.log.N) */
   filesKept: number;
-}
-
-/** LOG_MAX_BYTES and LOG_FILES_KEPT (local/settings.ts), validated. */
-export function rotationSettings(env: NodeJS.ProcessEnv = process.env): RotationSettings {
-  const { logMaxBytes, logFilesKept } = RUNNER_SETTINGS.read(env);
-  return { maxBytes: logMaxBytes, filesKept: logFilesKept };
 }
 
 /** Log files hold usernames and request details: readable and writable by the runner's user only. */
@@ -37,7 +31,7 @@ export class RotatingLogFile {
 
   constructor(
     readonly path: string,
-    readonly settings: RotationSettings = rotationSettings(),
+    readonly settings: RotationSettings,
   ) {
     this.fd = openSync(path, 'a', LOG_FILE_MODE);
     fchmodSync(this.fd, LOG_FILE_MODE); // a file left by an earlier run keeps its mode otherwise

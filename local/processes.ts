@@ -5,15 +5,18 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RotatingLogFile } from './log-files';
+import { rotationSettings } from './settings';
 
 /**
  * How a process's output reaches local/logs:
+ * - `self`: the child writes its JSON lines to <name>.log itself (local/services/instance-logs.ts); whatever else it
+ *   prints (serverless-offline's banners, Node's warnings, a crash) reaches <name>.stderr.log through this process;
  * - `json`: JSON lines go to <name>.log (from stdout, and from stderr, where Powertools writes WARN and ERROR),
  *   anything else (serverless-offline's banners and notices) to <name>.stderr.log;
  * - `files`: stdout into <name>.log, stderr into <name>.stderr.log, copied as they come (not split into lines);
  * - `plain`: stdout and stderr both into <name>.log.
  */
-export type LogRouting = 'json' | 'files' | 'plain';
+export type LogRouting = 'self' | 'json' | 'files' | 'plain';
 
 export interface LaunchOptions {
   cwd: string;
@@ -73,30 +76,37 @@ export class ManagedProcess {
   }
 
   private route(mode: LogRouting) {
-    const out = new RotatingLogFile(this.logFile);
-    const err = mode === 'plain' ? out : new RotatingLogFile(this.errorLogFile!);
-    const files = mode === 'plain' ? [out] : [out, err];
+    const rotation = rotationSettings();
+    const out = mode === 'self' ? undefined : new RotatingLogFile(this.logFile, rotation);
+    // A `self` child owns its <name>.log: everything that reaches this process goes to its stderr file.
+    const err = mode === 'plain' ? out! : new RotatingLogFile(this.errorLogFile!, rotation);
+    const files = [...new Set([out ?? err, err])];
     let open = 2;
     const closeWhenDone = () => {
       if (--open === 0) for (const file of files) file.end();
     };
     if (mode === 'files') {
-      this.child.stdout!.on('data', (chunk: Buffer) => out.write(chunk)).on('close', closeWhenDone);
+      this.child.stdout!.on('data', (chunk: Buffer) => out!.write(chunk)).on('close', closeWhenDone);
       this.child.stderr!.on('data', (chunk: Buffer) => err.write(chunk)).on('close', closeWhenDone);
       return;
     }
-    createInterface({ input: this.child.stdout! })
-      .on('line', (line) => {
-        (mode === 'json' && !line.startsWith('{') ? err : out).write(`${line}\n`);
-        this.remember(line);
-      })
-      .on('close', closeWhenDone);
-    createInterface({ input: this.child.stderr! })
-      .on('line', (line) => {
-        (mode === 'json' && line.startsWith('{') ? out : err).write(`${line}\n`);
-        this.remember(line);
-      })
-      .on('close', closeWhenDone);
+    // Which file a line goes to: `json` splits by shape (Powertools writes WARN and ERROR JSON to stderr).
+    const fileOf = (line: string, fromStdout: boolean) => {
+      if (mode === 'self') return err;
+      if (mode === 'json') return line.startsWith('{') ? out! : err;
+      return fromStdout ? out! : err;
+    };
+    for (const [stream, fromStdout] of [
+      [this.child.stdout!, true],
+      [this.child.stderr!, false],
+    ] as const) {
+      createInterface({ input: stream })
+        .on('line', (line) => {
+          fileOf(line, fromStdout).write(`${line}\n`);
+          this.remember(line);
+        })
+        .on('close', closeWhenDone);
+    }
   }
 
   private remember(line: string) {

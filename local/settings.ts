@@ -176,6 +176,12 @@ export const EDGE_SETTINGS = defineSettings('haproxy', {
     scope: 'internal',
     description: 'its password: generated once into `LOCAL_STATE_DIR/stats-password`; unset, both pages are refused',
   }),
+  instanceLogs: text('INSTANCE_LOGS', {
+    default: '',
+    readBy: ['every instance under the runner'],
+    scope: 'internal',
+    description: 'where an instance writes its own JSON log lines and how they rotate (JSON: file, maxBytes, filesKept; local/services/instance-logs.ts)',
+  }),
   edgeProof: text('EDGE_PROOF_SECRET', {
     default: '',
     readBy: [...HAPROXY, 'every function under the runner'],
@@ -252,6 +258,12 @@ export const COMPOSE_SETTINGS = defineSettings('grafana stack', {
   alloyPort: port('ALLOY_PORT', 12345, "Alloy's UI port (with the Alloy profile)", COMPOSE),
   grafanaAdminPassword: text('GRAFANA_ADMIN_PASSWORD', { default: 'admin', readBy: COMPOSE, description: "Grafana's admin password" }),
 });
+
+/** LOG_MAX_BYTES and LOG_FILES_KEPT, validated: how the local log files rotate (local/log-files.ts). */
+export function rotationSettings(env: NodeJS.ProcessEnv = process.env): { maxBytes: number; filesKept: number } {
+  const { logMaxBytes, logFilesKept } = RUNNER_SETTINGS.read(env);
+  return { maxBytes: logMaxBytes, filesKept: logFilesKept };
+}
 
 /** Every schema of the repository, in the order .env.example and the docs list them. */
 export const ALL_SCHEMAS: readonly AnySchema[] = [

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { AnySchema } from '../layers/config/schema';
 import { localSecret } from '../layers/local-runtime/state';
 import { lastErrorLine } from './log-files';
@@ -12,14 +12,14 @@ import { DEFAULT_LOG_DIR, DEFAULT_STATE_DIR, ROOT } from './paths';
 import { claimPidFile, releasePidFile, writePidFile } from './pid-file';
 import { freePort } from './ports';
 import { commandLine, groupMembers } from './processes';
-import { bundleDir, bundleService, stopBundler, watchService, type BundleWatcher } from './services/bundles';
+import { bundleDir, bundleInstanceHook, bundleService, stopBundler, watchService, type BundleWatcher } from './services/bundles';
 import { backendName, backendServices, local, weatherName, weatherServices, type InstancePorts, serviceEnvironment } from './services/functions';
 import { haproxyService } from './services/haproxy';
 import type { StatsLogin } from './services/haproxy-stats';
 import { migrateExternal } from './services/migrations';
 import { postgresService } from './services/postgres';
 import { standInService } from './services/standin';
-import { ALL_SCHEMAS, assertLocalRunSettings, EDGE_SETTINGS, OFFLINE_SETTINGS, PACKAGING_SETTINGS, RUNNER_SETTINGS } from './settings';
+import { ALL_SCHEMAS, assertLocalRunSettings, EDGE_SETTINGS, OFFLINE_SETTINGS, PACKAGING_SETTINGS, rotationSettings, RUNNER_SETTINGS } from './settings';
 import { BACKEND_SETTINGS } from '../functions/settings';
 import { WEATHER_SETTINGS } from '../functions/weather/settings';
 import { Supervisor, type ServiceSpec } from './supervisor';
@@ -143,13 +143,14 @@ function stackSecrets(stateDir: string): { edgeProof: string; statsLogin: StatsL
 }
 
 interface Tasks {
+  /** The functions' bundles and the instances' log hook. */
   bundled: () => Promise<void>;
   migrated: () => Promise<void>;
   watchers: Promise<BundleWatcher[]>;
 }
 
 /** Bundling (once, for every instance; in dev mode kept watching) and the external migrations, started at once. */
-function startTasks(bundles: { backend: string; weather: string }, dev: boolean, migrate: () => Promise<void>, progress: (m: string) => void): Tasks {
+function startTasks(bundles: Plan['bundles'], dev: boolean, migrate: () => Promise<void>, progress: (m: string) => void): Tasks {
   const services: [string, string][] = [
     [ROOT, bundles.backend],
     [join(ROOT, 'functions', 'weather'), bundles.weather],
@@ -158,12 +159,14 @@ function startTasks(bundles: { backend: string; weather: string }, dev: boolean,
   const watchers = dev
     ? Promise.all(services.map(([dir, out]) => watchService(dir, out, [join(ROOT, 'functions'), join(ROOT, 'layers')], progress)))
     : Promise.resolve([]);
-  const bundled = dev
+  const functions = dev
     ? watchers.then(() => undefined)
-    : Promise.all(services.map(([dir, out]) => bundleService(dir, out))).then(async (results) => {
-        await stopBundler();
+    : Promise.all(services.map(([dir, out]) => bundleService(dir, out))).then((results) => {
         progress(`bundled ${results.reduce((n, b) => n + b.entries, 0)} functions in ${Math.max(...results.map((b) => b.ms))} ms`);
       });
+  const bundled = Promise.all([functions, bundleInstanceHook(bundles.logHook)]).then(async () => {
+    if (!dev) await stopBundler();
+  });
   const migrated = migrate();
   for (const task of [bundled, migrated, watchers]) task.catch(() => undefined); // awaited through the table
   return { bundled: () => bundled, migrated: () => migrated, watchers };
@@ -174,7 +177,8 @@ interface Plan {
   runner: Runner;
   ports: Ports;
   stateDir: string;
-  bundles: { backend: string; weather: string };
+  logDir: string;
+  bundles: { backend: string; weather: string; logHook: string };
   secrets: ReturnType<typeof stackSecrets>;
   openWeather: { apiKey: string; baseUrl: string };
   dev: boolean;
@@ -191,6 +195,7 @@ function collectServices(plan: Plan, tasks: Tasks): ServiceSpec[] {
   const instance = (schema: AnySchema, bundleDir: string, dependsOn: string[] = []) => ({
     env: { ...serviceEnvironment(env, [schema, PACKAGING_SETTINGS, OFFLINE_SETTINGS], declared), ...common },
     bundleDir,
+    logs: { hook: plan.bundles.logHook, dir: plan.logDir, ...rotationSettings(env) },
     maxOldSpaceMb: runner.instanceMaxOldSpaceMb,
     dev: plan.dev,
     edgeProof: secrets.edgeProof,
@@ -250,7 +255,7 @@ function runEnvironment(extra: StackOptions['env']): NodeJS.ProcessEnv {
 }
 
 /** Decides ports, directories and secrets (nothing runs yet); the pid file is claimed first. */
-async function planStack(options: StackOptions, env: NodeJS.ProcessEnv, stateDir: string): Promise<Plan> {
+async function planStack(options: StackOptions, env: NodeJS.ProcessEnv, stateDir: string, logDir: string): Promise<Plan> {
   const runner = RUNNER_SETTINGS.read(env);
   const externalDb = Boolean(env.DATABASE_URL && env.WEATHER_DATABASE_URL);
   const apiKey = env.OPENWEATHER_API_KEY || undefined;
@@ -261,7 +266,12 @@ async function planStack(options: StackOptions, env: NodeJS.ProcessEnv, stateDir
     runner,
     ports,
     stateDir,
-    bundles: { backend: bundleDir(ROOT, tag), weather: bundleDir(join(ROOT, 'functions', 'weather'), tag) },
+    logDir,
+    bundles: {
+      backend: bundleDir(ROOT, tag),
+      weather: bundleDir(join(ROOT, 'functions', 'weather'), tag),
+      logHook: join(bundleDir(ROOT, `${tag}-hooks`), 'instance-logs.cjs'),
+    },
     secrets: stackSecrets(stateDir),
     openWeather: {
       apiKey: apiKey ?? randomBytes(16).toString('hex'),
@@ -295,7 +305,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await claimPidFile(stateDir, progress);
   let plan: Plan;
   try {
-    plan = await planStack(options, env, stateDir);
+    plan = await planStack(options, env, stateDir, logDir);
   } catch (err) {
     releasePidFile(stateDir);
     throw err;
@@ -321,7 +331,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (watchers.length > 0) await stopBundler();
     // A start that failed early may still be bundling: let it finish, or it writes the folders after they are removed.
     await tasks.bundled().catch(() => undefined);
-    for (const dir of [plan.bundles.backend, plan.bundles.weather]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [plan.bundles.backend, plan.bundles.weather, dirname(plan.bundles.logHook)]) rmSync(dir, { recursive: true, force: true });
     releasePidFile(stateDir);
   };
   try {

@@ -73,6 +73,19 @@ export async function bundleService(serviceDir: string, outDir: string): Promise
   return { entries: entryCount, ms: Date.now() - started };
 }
 
+/** The instances' log hook (local/services/instance-logs.ts) as one CommonJS file for `node --require`. */
+export async function bundleInstanceHook(outFile: string): Promise<void> {
+  await build({
+    entryPoints: [join(__dirname, 'instance-logs.ts')],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+}
+
 /** The file a dev-mode rebuild rewrites last: instances watch it to drop the old bundles (local/services/dev-reload.cjs). */
 export const RELOAD_MARKER = '.reload';
 

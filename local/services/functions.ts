@@ -59,6 +59,8 @@ export interface FunctionServiceOptions {
   env: NodeJS.ProcessEnv;
   /** The prebuilt bundles this service loads. */
   bundleDir: string;
+  /** The instances' log hook (bundled) and where their logs go, rotated so. */
+  logs: { hook: string; dir: string; maxBytes: number; filesKept: number };
   /** --max-old-space-size of each instance (MB). */
   maxOldSpaceMb: number;
   /** Reload changed bundles into the running instances (npm run dev). */
@@ -72,11 +74,11 @@ export interface FunctionServiceOptions {
   signal?: AbortSignal;
 }
 
-/** node [hooks] serverless offline start, on the instance's own ports: idle connections kept long, dev reload. */
-function offlineArgs(ports: InstancePorts, dev: boolean): string[] {
+/** node [hooks] serverless offline start, on the instance's own ports: its own log files, idle connections kept long, dev reload. */
+function offlineArgs(ports: InstancePorts, logHook: string, dev: boolean): string[] {
   const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-  const hooks = ['keep-alive.cjs', ...(dev ? ['dev-reload.cjs'] : [])].flatMap((hook) => ['--require', join(ROOT, 'local', 'services', hook)]);
-  return [...hooks, sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
+  const hooks = [logHook, ...['keep-alive.cjs', ...(dev ? ['dev-reload.cjs'] : [])].map((hook) => join(ROOT, 'local', 'services', hook))];
+  return [...hooks.flatMap((hook) => ['--require', hook]), sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
 }
 
 function instanceSpec(name: string, group: string, cwd: string, ports: InstancePorts, env: NodeJS.ProcessEnv, o: FunctionServiceOptions): ServiceSpec {
@@ -85,7 +87,7 @@ function instanceSpec(name: string, group: string, cwd: string, ports: InstanceP
     name,
     group,
     command: process.execPath,
-    args: offlineArgs(ports, o.dev),
+    args: offlineArgs(ports, o.logs.hook, o.dev),
     env: {
       ...o.env,
       ...env,
@@ -97,9 +99,10 @@ function instanceSpec(name: string, group: string, cwd: string, ports: InstanceP
       // serverless-offline's per-request notice lines would otherwise land in the function logs.
       SLS_LOG_LEVEL: 'warning',
       EDGE_PROOF_SECRET: o.edgeProof,
+      INSTANCE_LOGS: JSON.stringify({ file: join(o.logs.dir, `${name}.log`), maxBytes: o.logs.maxBytes, filesKept: o.logs.filesKept }),
     },
     cwd,
-    logs: 'json',
+    logs: 'self',
     dependsOn: o.dependsOn,
     prepare: o.prepare,
     // Ready once its /health-check answers at all (the database may still be starting).
