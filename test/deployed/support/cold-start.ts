@@ -25,11 +25,34 @@ export interface ColdStartResult {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** A v2 event for the function's first route, without credentials: every function answers it without a database. */
+/** An event for the function's first route (payload 1.0 for a REST API), without credentials: every function answers it without a database. */
 export function firstRouteEvent(routes: DeployedRoute[], fn: DeployedFunction) {
   const route = routes.find((r) => r.target === fn.alias);
   const method = !route || route.method === '*' || route.method === 'ANY' ? 'GET' : route.method;
   const path = (route?.path ?? '/').replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000').replace('{proxy+}', 'cold');
+  const headers = { host: 'cold-start', 'content-type': 'application/json', 'x-request-id': 'cold-start' };
+  const body = method === 'POST' ? '{}' : null;
+  if (route?.api === 'rest') {
+    const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+    const requestContext = {
+      httpMethod: method,
+      path: `/ci${path}`,
+      resourcePath: route.path,
+      stage: 'ci',
+      requestId: 'cold-start',
+      requestTimeEpoch: Date.now(),
+    };
+    return {
+      resource: route.path,
+      path,
+      httpMethod: method,
+      headers,
+      multiValueHeaders,
+      requestContext: { ...requestContext, identity: { sourceIp: '127.0.0.1' } },
+      body,
+      isBase64Encoded: false,
+    };
+  }
   return {
     version: '2.0',
     routeKey: route ? `${route.method} ${route.path}` : '$default',

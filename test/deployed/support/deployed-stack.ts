@@ -96,7 +96,7 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
       const own = pkg.functions.map((fn) => new FunctionContainer(fn, join(base, name, fn.alias), nodeBinary, onLog));
       await Promise.all(own.map((container) => container.deploy()));
       containers.push(...own);
-      gateway.attach(pkg.routes, own);
+      gateway.attach(pkg, own);
     }
     return {
       backend,
