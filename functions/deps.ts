@@ -24,8 +24,11 @@ const notConfigured = (err: ConfigError) => baseLogger().error('the service is n
 /** The backend's settings, read once; throws its ConfigError (answered 503) when one is missing or malformed. */
 export const settings = settingsOnce(readBackendSettings, notConfigured);
 
-/** WEATHER_SERVICE_TOKEN, read on first use (only the weather proxy needs it); a missing or short one is logged once and answered 503. */
+/** Stage local: WEATHER_SERVICE_TOKEN, read on first use (only the weather proxy needs it); a missing or short one is logged once and answered 503. */
 export const serviceToken = settingsOnce(() => settings().weatherServiceToken(), notConfigured);
+
+/** Deployed: the role credentials the weather proxy signs with, read on first use like the token. */
+export const awsCredentials = settingsOnce(() => settings().awsCredentials(), notConfigured);
 
 /** The app database (role app_user). */
 export const appDatabase = () => database(settings().databaseUrl(), settings(), SERVICE_NAME);

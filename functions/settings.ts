@@ -1,6 +1,7 @@
 // The app backend's settings: only the variables the backend reads, validated once (one line per setting).
 import { readPoolSettings } from '../layers/db/pool';
-import { integer, secret, text, url, type Env } from '../layers/config/env';
+import { withVerifiedTls } from '../layers/config/database-tls';
+import { integer, required, secret, text, url, type Env } from '../layers/config/env';
 import { databaseUrl, localSecret } from '../layers/config/local-state';
 import { isLocal, stageName } from '../layers/config/stage';
 
@@ -12,8 +13,12 @@ export function readBackendSettings(env: Env = process.env) {
   return {
     stage,
     isLocal: local,
-    /** The app database (role app_user); on stage local the embedded server's when unset. */
-    databaseUrl: databaseUrl(env, 'DATABASE_URL', local, (s) => s.appUrl),
+    /** The app database (role app_user); on stage local the embedded server's when unset, elsewhere with sslmode=verify-full. */
+    databaseUrl: withVerifiedTls(
+      'DATABASE_URL',
+      local,
+      databaseUrl(env, 'DATABASE_URL', local, (s) => s.appUrl),
+    ),
     ...readPoolSettings(env, local),
     healthProbeTimeoutMs: integer(env, 'HEALTH_PROBE_TIMEOUT_MS', 1000, 100, 10_000),
     // Generated once into local/.data on stage local only; a deployed stage must be given one.
@@ -32,9 +37,16 @@ export function readBackendSettings(env: Env = process.env) {
     loginThrottleDelaySeconds: integer(env, 'LOGIN_THROTTLE_DELAY_SECONDS', 30, 1, 3600),
     weatherServiceUrl: url(env, 'WEATHER_SERVICE_URL', local ? 'http://127.0.0.1:4000' : ''),
     weatherServiceTimeoutMs: integer(env, 'WEATHER_SERVICE_TIMEOUT_MS', 5000, 100, 30_000),
-    /** The credential sent to the weather service (X-Service-Token); read on first use: only the weather proxy needs it. */
+    /** Stage local: the credential sent to the weather service (X-Service-Token); read on first use: only the weather proxy needs it. */
     weatherServiceToken: () =>
       secret(env, 'WEATHER_SERVICE_TOKEN', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'weather-service-token') : undefined }),
+    /** Deployed: the Lambda role's credentials (set by the runtime) the weather proxy signs its calls with (SigV4). */
+    awsCredentials: () => ({
+      accessKeyId: required(env, 'AWS_ACCESS_KEY_ID', stage),
+      secretAccessKey: required(env, 'AWS_SECRET_ACCESS_KEY', stage),
+      sessionToken: env.AWS_SESSION_TOKEN || undefined,
+      region: required(env, 'AWS_REGION', stage),
+    }),
     /** The `servers` entry of /openapi.json. */
     publicUrl: text(env, 'PUBLIC_URL', '/'),
   };

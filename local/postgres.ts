@@ -1,11 +1,13 @@
 // Embedded PostgreSQL for local runs and tests: starts the server, creates the two databases with their owner and
 // runtime roles, runs the migrations as the owners and records the runtime URLs in <state dir>/postgres.json.
 //
-//   tsx local/postgres.ts [--data-dir DIR] [--port N] [--ephemeral] [--exit-with-parent]
+//   tsx local/postgres.ts [--data-dir DIR] [--port N] [--ephemeral] [--exit-with-parent] [--tls-cert FILE --tls-key FILE]
 //
+// With a certificate and key the server also accepts TLS (the tests' run does: test/support/global-setup.ts).
 // Runs in the foreground; SIGINT/SIGTERM stop the server (and remove an --ephemeral data dir).
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,7 +74,16 @@ export interface StartOptions {
   dataDir: string;
   stateDir: string;
   port: number;
+  /** The server's certificate and key: it accepts TLS as well as plain connections. */
+  tls?: { certFile: string; keyFile: string };
   onLog?: (line: string) => void;
+}
+
+const tlsFlags = (tls: StartOptions['tls']) => (tls ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.certFile}`, '-c', `ssl_key_file=${tls.keyFile}`] : []);
+
+/** Postgres reads its key only when the server's user owns it (mode 0600): as root, the postgres system user, which initialise() makes. */
+function giveKeyToServer(tls: StartOptions['tls'], asRoot: boolean) {
+  if (tls && asRoot) chownSync(tls.keyFile, Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres'])));
 }
 
 /**
@@ -105,11 +116,12 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on', ...tlsFlags(opts.tls)],
     onLog: opts.onLog ?? (() => undefined),
     onError: (err: unknown) => opts.onLog?.(String(err)),
   });
   if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) await server.initialise();
+  giveKeyToServer(opts.tls, asRoot);
   // A server killed earlier leaves its lock file behind; postgres itself checks whether that pid lives.
   await server.start();
   await provision(opts.port, secrets);
@@ -141,6 +153,8 @@ async function main() {
       port: { type: 'string' },
       ephemeral: { type: 'boolean', default: false },
       'exit-with-parent': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
   const ephemeral = args.ephemeral;
@@ -151,10 +165,13 @@ async function main() {
   }
   const dataDir = resolve(args['data-dir'] ?? join(stateDir, 'postgres'));
   const port = Number(args.port ?? process.env.POSTGRES_PORT ?? 0) || (await freePort());
+  const [certFile, keyFile] = [args['tls-cert'], args['tls-key']];
+  if (!certFile !== !keyFile) throw new Error('--tls-cert and --tls-key go together');
   const started = await startEmbeddedPostgres({
     dataDir,
     stateDir,
     port,
+    tls: certFile && keyFile ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
     onLog: (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
   });
   // One machine-readable line on stdout tells the parent where the server is (the URLs stay in the state file).

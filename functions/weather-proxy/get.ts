@@ -4,13 +4,11 @@ import addFormats from 'ajv-formats';
 import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/client';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
 import { HttpProblem } from '../../layers/problems';
-import { lambda, route, serviceToken, settings } from '../deps';
+import { lambda, route, settings } from '../deps';
+import { withWeatherCredential } from './weather-credential';
 
 // A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
 const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
-
-// The weather service's own check of this credential: functions/weather/service-credential.ts (docs/weather-service.md).
-const SERVICE_TOKEN_HEADER = 'x-service-token';
 
 // The weather service's answers we pass on as they are; anything else (its 401 too) means it is not working.
 const PASSED_ON = new Set([400, 404, 503, 504]);
@@ -38,14 +36,13 @@ export const weatherProxy = route({
   errors: [404, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
   async handle({ params, log }) {
-    const { weatherServiceUrl, weatherServiceTimeoutMs } = settings();
-    const weatherServiceToken = serviceToken();
+    const { weatherServiceUrl, weatherServiceTimeoutMs, isLocal } = settings();
+    const url = `${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`;
+    // Outside the try: a missing credential setting is the service's 503 "not configured", not an unreachable service.
+    const headers = withWeatherCredential(url, { accept: 'application/json', 'x-request-id': log.requestId });
     let answer: OutboundAnswer;
     try {
-      answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {
-        timeoutMs: weatherServiceTimeoutMs,
-        headers: { accept: 'application/json', 'x-request-id': log.requestId, [SERVICE_TOKEN_HEADER]: weatherServiceToken },
-      });
+      answer = await getText(url, { timeoutMs: weatherServiceTimeoutMs, headers });
     } catch (err) {
       if (err instanceof OutboundError && err.kind === 'timeout') {
         throw new HttpProblem(504, `the weather service did not answer within ${weatherServiceTimeoutMs} ms`);
@@ -64,8 +61,12 @@ export const weatherProxy = route({
       const retryAfter = /^\d{1,5}$/.test(answer.retryAfter ?? '') ? { 'retry-after': answer.retryAfter! } : undefined;
       throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`, retryAfter);
     }
-    if (answer.status === 401) log.error('the weather service refused our credential: WEATHER_SERVICE_TOKEN differs between the services', { status: 401 });
-    else log.error('weather service failed', { status: answer.status });
+    if (answer.status === 401 || answer.status === 403) {
+      const why = isLocal
+        ? 'WEATHER_SERVICE_TOKEN differs between the services'
+        : "this role may not invoke the weather API (execute-api:Invoke) or is not the weather service's WEATHER_BACKEND_ROLE_ARN";
+      log.error(`the weather service refused our credential: ${why}`, { status: answer.status });
+    } else log.error('weather service failed', { status: answer.status });
     throw new HttpProblem(503, `the weather service failed (HTTP ${answer.status})`);
   },
 });

@@ -7,7 +7,7 @@ import type { AppOptions } from '../../layers/http/app';
 import { lambda as lambdaHandler } from '../../layers/http/lambda';
 import { baseLogger } from '../../layers/http/logger';
 import type { AnyRoute } from '../../layers/http/route';
-import { serviceCredential } from './service-credential';
+import { backendCredential } from './service-credential';
 import { readWeatherSettings } from './settings';
 
 export const SERVICE_NAME = 'weather-service';
@@ -18,18 +18,21 @@ const notConfigured = (err: ConfigError) => baseLogger().error('the service is n
 /** The weather service's settings, read once; throws its ConfigError (answered 503) when one is missing or malformed. */
 export const settings = settingsOnce(readWeatherSettings, notConfigured);
 
-/** WEATHER_SERVICE_TOKEN, read on first use (only GET /weather needs it); a missing or short one is logged once and answered 503. */
-export const serviceToken = settingsOnce(() => settings().weatherServiceToken(), notConfigured);
+/** Stage local: WEATHER_SERVICE_TOKEN (and _NEXT), read on first use (only GET /weather needs them); a missing or short one is logged once and answered 503. */
+export const serviceTokens = settingsOnce(() => settings().weatherServiceTokens(), notConfigured);
+
+/** Deployed: WEATHER_BACKEND_ROLE_ARN, read on first use like the tokens. */
+export const backendRole = settingsOnce(() => settings().backendRole(), notConfigured);
 
 /** The weather database (role weather_user). */
 export const weatherDatabase = () => database(settings().weatherDatabaseUrl(), settings(), SERVICE_NAME);
 
 export const probeWeatherDatabase = () => probeDatabase(weatherDatabase(), settings().healthProbeTimeoutMs);
 
-/** What every weather app is built with: its error registry, the service credential (only the backend may call it), 503 while misconfigured. */
+/** What every weather app is built with: its error registry, the backend's credential (only it may call), 503 while misconfigured. */
 export const weatherAppOptions: AppOptions = {
   errors: [databaseUnavailableProblem, configProblem],
-  authentication: serviceCredential(serviceToken),
+  authentication: backendCredential({ isLocal: () => settings().isLocal, tokens: serviceTokens, backendRole }),
   precondition: () => void settings(),
 };
 

@@ -1,5 +1,6 @@
 // The weather service's settings: only the variables it reads, validated once (one line per setting). No JWT, no bcrypt.
-import { integer, secret, text, url, type Env } from '../../layers/config/env';
+import { withVerifiedTls } from '../../layers/config/database-tls';
+import { iamRole, integer, secret, text, url, type Env } from '../../layers/config/env';
 import { databaseUrl, localSecret } from '../../layers/config/local-state';
 import { isLocal, stageName } from '../../layers/config/stage';
 import { readPoolSettings } from '../../layers/db/pool';
@@ -12,8 +13,12 @@ export function readWeatherSettings(env: Env = process.env) {
   return {
     stage,
     isLocal: local,
-    /** The weather database (role weather_user); on stage local the embedded server's when unset. */
-    weatherDatabaseUrl: databaseUrl(env, 'WEATHER_DATABASE_URL', local, (s) => s.weatherUrl),
+    /** The weather database (role weather_user); on stage local the embedded server's when unset, elsewhere with sslmode=verify-full. */
+    weatherDatabaseUrl: withVerifiedTls(
+      'WEATHER_DATABASE_URL',
+      local,
+      databaseUrl(env, 'WEATHER_DATABASE_URL', local, (s) => s.weatherUrl),
+    ),
     ...readPoolSettings(env, local),
     healthProbeTimeoutMs: integer(env, 'HEALTH_PROBE_TIMEOUT_MS', 1000, 100, 10_000),
     /** Unset: every miss answers 503 "the weather provider is not configured" (the local runner starts a stand-in). */
@@ -28,8 +33,14 @@ export function readWeatherSettings(env: Env = process.env) {
     openWeatherCallsPerMinute: integer(env, 'OPENWEATHER_CALLS_PER_MINUTE', 50, 1, 10_000),
     /** Provider calls in flight per process; further refreshes wait briefly, then get stale or 503. */
     weatherMaxConcurrentRefreshes: integer(env, 'WEATHER_MAX_CONCURRENT_REFRESHES', 4, 1, 100),
-    /** The credential only the backend has (X-Service-Token); read on first use, so /health-check never needs it. */
-    weatherServiceToken: () =>
+    // How the backend proves itself (functions/weather/service-credential.ts): on stage local X-Service-Token, elsewhere
+    // a SigV4 signature API Gateway verified (AWS_IAM). Both are read on first use, so /health-check never needs them.
+    /** Stage local: the tokens accepted in X-Service-Token, the current one and, while it rotates, the next. */
+    weatherServiceTokens: () => [
       secret(env, 'WEATHER_SERVICE_TOKEN', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'weather-service-token') : undefined }),
+      ...(env.WEATHER_SERVICE_TOKEN_NEXT ? [secret(env, 'WEATHER_SERVICE_TOKEN_NEXT', { minBytes: 32, stage })] : []),
+    ],
+    /** Deployed: the backend's Lambda role, the one signer whose requests are answered. */
+    backendRole: () => iamRole(env, 'WEATHER_BACKEND_ROLE_ARN', stage),
   };
 }

@@ -40,6 +40,27 @@ export function text(env: Env, name: string, fallback: string): string {
   return env[name] || fallback;
 }
 
+/** A value without a default: its absence is named for the stage (never its value: it may be a secret). */
+export function required(env: Env, name: string, stage: string): string {
+  const value = env[name] || '';
+  if (!value) throw new ConfigError(name, `${name} must be set for stage "${stage}"`);
+  return value;
+}
+
+/** An IAM role, as its ARN names it (`arn:aws:iam::<account>:role/[path/]<name>`). */
+export interface IamRole {
+  partition: string;
+  accountId: string;
+  name: string;
+}
+
+export function iamRole(env: Env, name: string, stage: string): IamRole {
+  const raw = required(env, name, stage);
+  const match = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/.exec(raw);
+  if (!match) throw new ConfigError(name, `${name} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${raw.slice(0, 100)}"`);
+  return { partition: match[1], accountId: match[2], name: match[3] };
+}
+
 /** A secret of at least `minBytes`; `generate` supplies one when unset (stage local only), else it is required. */
 export function secret(env: Env, name: string, options: { minBytes: number; stage: string; generate?: () => string }): string {
   const value = env[name] || options.generate?.() || '';

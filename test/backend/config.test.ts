@@ -12,7 +12,10 @@ import { captureLogs, invoke } from '../support/lambda';
 type Handler = Parameters<typeof invoke>[0];
 
 const SECRET = 'x'.repeat(40);
-const PROD_URLS = { DATABASE_URL: 'postgres://app_user:pw@db.example:5432/app_db', WEATHER_SERVICE_URL: 'https://weather.internal' };
+const PROD_URLS = { DATABASE_URL: 'postgres://app_user:pw@db.example:5432/app_db?sslmode=verify-full', WEATHER_SERVICE_URL: 'https://weather.internal' };
+const PROD_WEATHER_URL = 'postgres://w:pw@db.example/weather_db?sslmode=verify-full';
+/** The run's Postgres, over TLS verified against the run's CA (test/support/test-ca.ts): what a deployed stage accepts. */
+const verifiedTls = (url: string) => `${url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(process.env.TEST_POSTGRES_CA ?? '')}`;
 
 describe('configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
@@ -25,10 +28,10 @@ describe('configuration', () => {
   });
 
   test('the weather service needs no JWT_SECRET on stage prod', () => {
-    const s = readWeatherSettings({ STAGE: 'prod', LOCAL_STATE_DIR: dir, WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db' });
+    const s = readWeatherSettings({ STAGE: 'prod', LOCAL_STATE_DIR: dir, WEATHER_DATABASE_URL: PROD_WEATHER_URL });
     expect(s).toMatchObject({ isLocal: false, openWeatherBaseUrl: 'https://api.openweathermap.org', weatherCacheTtlSeconds: 600, dbPoolMax: 2 });
     expect(s).not.toHaveProperty('jwtSecret');
-    expect(s.weatherDatabaseUrl()).toBe('postgres://w:pw@db.example/weather_db');
+    expect(s.weatherDatabaseUrl()).toBe(PROD_WEATHER_URL);
   });
 
   test('a non-local stage writes no file and never looks for the embedded database', () => {
@@ -97,6 +100,86 @@ describe('configuration', () => {
   });
 });
 
+describe('TLS to Postgres outside stage local', () => {
+  const backend = (url: string) => () => readBackendSettings({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS, DATABASE_URL: url });
+  const weather = (url: string) => () => readWeatherSettings({ STAGE: 'prod', WEATHER_DATABASE_URL: url });
+  const at = (query: string) => `postgres://app_user:pw@db.example:5432/app_db${query}`;
+
+  test.each([
+    ['no sslmode', '', /without sslmode the connection is not encrypted/],
+    ['sslmode=disable', '?sslmode=disable', /connects without TLS/],
+    ['sslmode=allow', '?sslmode=allow', /connects without TLS/],
+    ['sslmode=no-verify', '?sslmode=no-verify', /accepts any certificate/],
+    ['sslmode=prefer', '?sslmode=prefer', /falls back to no TLS in libpq/],
+    ['sslmode=require', '?sslmode=require', /checks no certificate in libpq \(pg treats it as verify-full only with a warning/],
+    ['sslmode=verify-ca', '?sslmode=verify-ca', /checks no server name in libpq/],
+    ['verify-full, then disable (pg takes the last)', '?sslmode=verify-full&sslmode=disable', /more than once/],
+    ['an unknown mode', '?sslmode=verify-everything', /is not an sslmode/],
+  ])('%s is refused for both services, naming the variable and why', (_, query, why) => {
+    for (const [read, name] of [
+      [backend(at(query)), 'DATABASE_URL'],
+      [weather(at(query)), 'WEATHER_DATABASE_URL'],
+    ] as const) {
+      expect(read).toThrow(ConfigError);
+      expect(read).toThrow(new RegExp(`^${name} must ask for sslmode=verify-full outside stage local: `));
+      expect(read).toThrow(why);
+      expect(read).not.toThrow(/pw/); // the URL's password is never part of the message
+    }
+  });
+
+  test('sslmode=verify-full is taken (with a CA file or without); stage local takes any URL as given', () => {
+    expect(backend(at('?sslmode=verify-full'))().databaseUrl()).toBe(at('?sslmode=verify-full'));
+    expect(weather(at('?sslrootcert=/ca.pem&sslmode=verify-full'))().weatherDatabaseUrl()).toBe(at('?sslrootcert=/ca.pem&sslmode=verify-full'));
+    expect(readBackendSettings({ STAGE: 'local', JWT_SECRET: SECRET, DATABASE_URL: at('') }).databaseUrl()).toBe(at(''));
+  });
+});
+
+describe('a backend deployed with a database URL that does not verify TLS', () => {
+  const saved = { ...process.env };
+  let health: Handler;
+  const stateDir = mkdtempSync(join(tmpdir(), 'cfg-tls-'));
+
+  beforeAll(() => {
+    jest.isolateModules(() => {
+      Object.assign(process.env, {
+        STAGE: 'prod',
+        LOCAL_STATE_DIR: stateDir,
+        JWT_SECRET: SECRET,
+        ...PROD_URLS,
+        DATABASE_URL: 'postgres://app_user:pw@db.example/app_db?sslmode=require',
+      });
+      health = require('../../functions/health/check').handler;
+    });
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('answers 503 problem+json and logs one line naming DATABASE_URL (and no password)', async () => {
+    const logs = captureLogs();
+    const errors: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => errors.push(String(chunk)) > 0) as typeof process.stderr.write);
+    const answers = [];
+    try {
+      answers.push(await invoke(health, { method: 'GET', path: '/health-check' }), await invoke(health, { method: 'GET', path: '/health-check' }));
+    } finally {
+      spy.mockRestore();
+      logs.restore();
+    }
+    for (const res of answers) {
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json.detail).toMatch(/not configured/);
+    }
+    const output = [...logs.raw, ...errors].join('');
+    const naming = output.split('\n').filter((line) => line.includes('"DATABASE_URL"'));
+    expect(naming).toHaveLength(1);
+    expect(JSON.parse(naming[0])).toMatchObject({ level: 'ERROR', message: 'the service is not configured', reason: expect.stringMatching(/sslmode=verify-full/) });
+    expect(output).not.toContain(':pw@');
+  });
+});
+
 describe('a backend deployed without JWT_SECRET', () => {
   const saved = { ...process.env };
   const handlers: Handler[] = [];
@@ -152,7 +235,7 @@ describe('the weather service deployed with only its own settings', () => {
     const weatherUrl = readEmbeddedState()?.weatherUrl;
     if (!weatherUrl) throw new Error('the embedded Postgres of the test run is not running');
     jest.isolateModules(() => {
-      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: weatherUrl });
+      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: verifiedTls(weatherUrl) });
       delete process.env.JWT_SECRET;
       health = require('../../functions/weather/health').handler;
     });

@@ -1,16 +1,21 @@
 // The "as deployed" tier: both services packaged for stage ci, every function unpacked and run as the Lambda
-// runtime runs it (own Node 22 process as `nobody`, only its template's environment plus the runtime's own,
-// API Gateway v2 events), against the run's real Postgres and the OpenWeatherMap stand-in.
+// runtime runs it (own Node 22 process as `nobody`, only its template's environment plus the runtime's own and its
+// role's credentials; payload 1.0 events from the backend's REST API, 2.0 from the weather service's HTTP API, whose
+// weather route verifies SigV4 as AWS_IAM does), against the run's real Postgres over verified TLS and the
+// OpenWeatherMap stand-in.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import aws4 from 'aws4';
 import { readEmbeddedState } from '../../layers/config/local-state';
 import { startStandIn, type StandIn } from '../../local/owm-standin';
 import { uniqueCity } from '../support/weather';
 import { uniqueName } from '../support/users';
 import { startDeployedStack, STAGE, type DeployedStack } from './support/deployed-stack';
-import { ROOT } from './support/package-services';
+import { FunctionContainer } from './support/function-container';
+import { ACCOUNT_ID, REGION, ROOT } from './support/package-services';
 import { node22 } from './support/node22';
+import { fakeCredential, type AwsCredential, type IamPrincipal } from './support/sigv4';
 import { zipEntries } from './support/zip-files';
 
 jest.setTimeout(60_000);
@@ -39,6 +44,17 @@ async function call(base: string, method: string, path: string, init: { headers?
 }
 
 const api = (method: string, path: string, init?: { headers?: Record<string, string>; body?: string }) => call(stack.backend.url, method, path, init);
+
+/** A GET signed with SigV4 (aws4, as the backend signs) by these credentials, for the weather API. */
+function signedGet(path: string, credential: AwsCredential): Promise<Reply> {
+  const { host } = new URL(stack.weather.url);
+  const signed = aws4.sign({ host, path, method: 'GET', service: 'execute-api', region: REGION, headers: { accept: 'application/json' } }, credential);
+  // fetch sets Host itself, to the same value.
+  const headers = Object.fromEntries(Object.entries(signed.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'host')) as Record<string, string>;
+  return call(stack.weather.url, 'GET', path, { headers });
+}
+const principal = (key: string): IamPrincipal => stack.principals.get(key)!;
+const backendRole = `app-backend-${STAGE}-${REGION}-lambdaRole`;
 const json = (value: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
 const form = (value: Record<string, string>) => ({
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -53,12 +69,14 @@ function expectProblem(reply: Reply, status: number) {
 
 beforeAll(async () => {
   const state = readEmbeddedState();
-  if (!state) throw new Error('the run has no embedded Postgres (test/support/global-setup.ts)');
+  if (!state || !process.env.TEST_POSTGRES_CA) throw new Error('the run has no embedded Postgres with TLS (test/support/global-setup.ts)');
   databasePasswords = [state.appUrl, state.weatherUrl].map((u) => decodeURIComponent(new URL(u).password));
   standIn = await startStandIn({ apiKey: `deployed-${uniqueName('k')}` });
   stack = await startDeployedStack({
-    databaseUrl: state.appUrl,
-    weatherDatabaseUrl: state.weatherUrl,
+    // Outside stage local nothing weaker is accepted; the functions trust the run's CA through NODE_EXTRA_CA_CERTS.
+    databaseUrl: `${state.appUrl}?sslmode=verify-full`,
+    weatherDatabaseUrl: `${state.weatherUrl}?sslmode=verify-full`,
+    databaseCaFile: process.env.TEST_POSTGRES_CA,
     openWeatherBaseUrl: standIn.url,
     openWeatherApiKey: standIn.apiKey,
   });
@@ -101,10 +119,17 @@ describe('packaged for a non-local stage', () => {
         expect(fn.environment.LOCAL_STATE_DIR ?? '').toBe('');
         expect(fn.environment.NODE_OPTIONS ?? '').not.toMatch(/source-maps/);
         expect(fn.environment.DB_POOL_MAX).toBe('2');
-        // The credential only where a weather request is made or checked.
-        expect(fn.environment.WEATHER_SERVICE_TOKEN).toBe(fn.alias === 'weather' ? stack.secrets.serviceToken : undefined);
+        // Deployed the backend proves itself with its role (SigV4): no service token exists outside stage local.
+        expect(fn.environment).not.toHaveProperty('WEATHER_SERVICE_TOKEN');
+        expect(fn.environment).not.toHaveProperty('WEATHER_SERVICE_TOKEN_NEXT');
+        expect(fn.environment.NODE_EXTRA_CA_CERTS).toBe(process.env.TEST_POSTGRES_CA);
       }
     }
+    expect([stack.packages.backend.api, stack.packages.weather.api]).toEqual(['rest', 'http']);
+    expect(stack.packages.backend.functions.find((f) => f.alias === 'weather')!.environment.WEATHER_SERVICE_URL).toBe(stack.weather.url);
+    expect(stack.packages.weather.functions.find((f) => f.alias === 'weather')!.environment.WEATHER_BACKEND_ROLE_ARN).toBe(
+      `arn:aws:iam::${ACCOUNT_ID}:role/${backendRole}`,
+    );
     const backend = stack.packages.backend.functions.find((f) => f.alias === 'token')!;
     expect(backend.environment.JWT_SECRET).toBe(stack.secrets.jwtSecret);
     expect(backend.environment).not.toHaveProperty('OPENWEATHER_API_KEY');
@@ -140,7 +165,7 @@ describe('packaged for a non-local stage', () => {
 });
 
 describe('the weather service alone', () => {
-  const withCredential = () => ({ headers: { 'x-service-token': stack.secrets.serviceToken } });
+  const cityPath = (city: string) => `/weather/${encodeURIComponent(city)}`;
 
   test('answers its health-check without a credential', async () => {
     const reply = await call(stack.weather.url, 'GET', '/health-check');
@@ -148,26 +173,145 @@ describe('the weather service alone', () => {
     expect(reply.json).toMatchObject({ status: 'ok', checks: { database: 'ok' } });
   });
 
-  test('a cold city costs one upstream call, the second request is a cache hit', async () => {
-    const city = uniqueCity('Deployedville');
-    const first = await call(stack.weather.url, 'GET', `/weather/${encodeURIComponent(city)}`, withCredential());
+  test("signed by the backend's role: a cold city costs one upstream call, the second request is a cache hit", async () => {
+    const city = uniqueCity('São Tomé');
+    const first = await signedGet(cityPath(city), principal('backend/weather').credential);
     expect(first.status).toBe(200);
     expect(first.json).toMatchObject({ cached: false, stale: false });
     expect(standIn.calls(city)).toBe(1);
-    const second = await call(stack.weather.url, 'GET', `/weather/${encodeURIComponent(city)}`, withCredential());
+    const second = await signedGet(cityPath(city), principal('backend/weather').credential);
     expect(second.status).toBe(200);
     expect(second.json).toMatchObject({ cached: true, city: first.json.city });
     expect(standIn.calls(city)).toBe(1);
   });
 
-  // Needs the service credential check of functions/weather (X-Service-Token, WEATHER_SERVICE_TOKEN).
-  test('refuses a weather request without the backend credential, or with a wrong one', async () => {
+  test('API Gateway refuses an unsigned call, a wrong signature, a stale one and a role without execute-api:Invoke (403), before any function runs', async () => {
     const city = uniqueCity('Privateville');
-    expectProblem(await call(stack.weather.url, 'GET', `/weather/${encodeURIComponent(city)}`), 401);
-    expectProblem(await call(stack.weather.url, 'GET', `/weather/${encodeURIComponent(city)}`, { headers: { 'x-service-token': 'not-the-token' } }), 401);
+    const own = principal('backend/weather').credential;
+    const refused = [
+      await call(stack.weather.url, 'GET', cityPath(city)),
+      await call(stack.weather.url, 'GET', cityPath(city), { headers: { 'x-service-token': 'a'.repeat(43) } }),
+      await signedGet(cityPath(city), { ...own, secretAccessKey: fakeCredential().secretAccessKey }),
+      await signedGet(cityPath(city), fakeCredential()),
+      // The weather service's own role may not invoke its API.
+      await signedGet(cityPath(city), principal('weather/healthCheck').credential),
+    ];
+    const { host } = new URL(stack.weather.url);
+    const old = aws4.sign(
+      { host, path: cityPath(city), method: 'GET', service: 'execute-api', region: REGION, headers: { 'X-Amz-Date': '20200101T000000Z' } },
+      own,
+    );
+    delete old.headers!.Host;
+    refused.push(await call(stack.weather.url, 'GET', cityPath(city), { headers: old.headers as Record<string, string> }));
+    for (const reply of refused) {
+      expect(reply.status).toBe(403);
+      expect(reply.json).toEqual({ message: 'Forbidden' });
+    }
+    expect(standIn.calls(city)).toBe(0);
+  });
+
+  test("the function answers only the backend's role, even a principal IAM lets through (an administrator's): 403 problem+json", async () => {
+    const admin: IamPrincipal = {
+      credential: fakeCredential(),
+      userArn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/Administrator/someone`,
+      userId: 'AROAADMINISTRATOR:someone',
+      accountId: ACCOUNT_ID,
+      statements: [{ effect: 'Allow', actions: ['*'], resources: ['*'] }],
+    };
+    stack.weather.trust(admin);
+    const city = uniqueCity('Adminville');
+    expectProblem(await signedGet(cityPath(city), admin.credential), 403);
+    expect(standIn.calls(city)).toBe(0);
+  });
+
+  test('invoked without what AWS_IAM adds to the event (a route left open by mistake): 401 problem+json', async () => {
+    const container = stack.containers.find((c) => c.fn.name.startsWith('weather-service-') && c.fn.alias === 'weather')!;
+    const city = uniqueCity('Openville');
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /weather/{city}',
+      rawPath: cityPath(city),
+      rawQueryString: '',
+      headers: { host: 'weather', 'x-service-token': 'a'.repeat(43) },
+      pathParameters: { city },
+      requestContext: {
+        http: { method: 'GET', path: cityPath(city), sourceIp: '127.0.0.1' },
+        requestId: 'open',
+        routeKey: 'GET /weather/{city}',
+        stage: '$default',
+      },
+      isBase64Encoded: false,
+    };
+    const result = await container.invoke(event);
+    expect(result).toMatchObject({ ok: true, payload: { statusCode: 401 } });
+    expect(JSON.parse((result as { payload: { body: string } }).payload.body)).toMatchObject({ status: 401, detail: expect.stringMatching(/SigV4/) });
     expect(standIn.calls(city)).toBe(0);
   });
 });
+
+describe('the database, over TLS verified against its CA', () => {
+  /** Runs the backend's health check once more in a container of its own whose environment `change` alters. */
+  async function healthWith(change: (env: Record<string, string>) => Record<string, string>) {
+    const health = stack.packages.backend.functions.find((f) => f.alias === 'healthCheck')!;
+    const container = new FunctionContainer(
+      { ...health, environment: change({ ...health.environment }) },
+      join(stack.baseDir, `health-${uniqueName('c')}`),
+      node22(),
+    );
+    await container.deploy();
+    try {
+      const results = [await container.invoke(healthEvent()), await container.invoke(healthEvent())];
+      return { results: results.map((r) => (r.ok ? (r.payload as { statusCode: number; body: string }) : undefined)), logs: container.logs };
+    } finally {
+      await container.stop();
+    }
+  }
+
+  test('without the CA (no NODE_EXTRA_CA_CERTS) the health check cannot reach the database: the certificate is verified, not only used', async () => {
+    const { results, logs } = await healthWith(({ NODE_EXTRA_CA_CERTS: _, ...env }) => env);
+    for (const result of results) {
+      expect(result?.statusCode).toBe(503);
+      expect(JSON.parse(result!.body)).toMatchObject({ checks: { database: 'unavailable' } });
+    }
+    expect(logs.some((l) => /unable to verify the first certificate|self[- ]signed/.test(l.text))).toBe(true);
+  });
+
+  test('a function given a URL with sslmode=require answers 503 problem+json and logs one line naming DATABASE_URL', async () => {
+    const { results, logs } = await healthWith((env) => ({ ...env, DATABASE_URL: env.DATABASE_URL.replace('verify-full', 'require') }));
+    for (const result of results) {
+      expect(result?.statusCode).toBe(503);
+      expect(JSON.parse(result!.body)).toMatchObject({ status: 503, detail: expect.stringMatching(/not configured/) });
+    }
+    const naming = logs.filter((l) => l.text.includes('"DATABASE_URL"'));
+    expect(naming).toHaveLength(1);
+    expect(JSON.parse(naming[0].text)).toMatchObject({ level: 'ERROR', variable: 'DATABASE_URL', reason: expect.stringMatching(/verify-full/) });
+    expect(logs.filter((l) => databasePasswords.some((p) => l.text.includes(p)))).toEqual([]);
+  });
+});
+
+/** GET /health-check as the backend's REST API sends it (payload 1.0). */
+function healthEvent() {
+  return {
+    resource: '/health-check',
+    path: '/health-check',
+    httpMethod: 'GET',
+    headers: { host: 'backend' },
+    multiValueHeaders: { host: ['backend'] },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    requestContext: {
+      httpMethod: 'GET',
+      path: `/${STAGE}/health-check`,
+      resourcePath: '/health-check',
+      stage: STAGE,
+      requestId: 'weak-tls',
+      identity: { sourceIp: '127.0.0.1' },
+    },
+    body: null,
+    isBase64Encoded: false,
+  };
+}
 
 // The user the backend rows create (its password and tokens must not appear in any log either).
 const username = uniqueName('dep');
@@ -175,7 +319,7 @@ const password = `pw-${uniqueName('p')}`;
 let id = '';
 let token = '';
 
-describe('the backend, every row of the HTTP API', () => {
+describe('the backend, every row of the HTTP API (its REST API, payload 1.0)', () => {
   test('POST /register creates a user (201) and refuses the name again in other case (409)', async () => {
     const created = await api('POST', '/register', json({ username, password }));
     expect(created.status).toBe(201);
@@ -213,7 +357,7 @@ describe('the backend, every row of the HTTP API', () => {
     expectProblem(await api('GET', '/users'), 401);
   });
 
-  test('GET /weather/{city} goes through the weather service (its URL and credential from the template)', async () => {
+  test('GET /weather/{city} goes through the weather service: its URL imported from the weather stack, its call signed with its role (SigV4)', async () => {
     const city = uniqueCity('Proxyville');
     const auth = { headers: { authorization: `Bearer ${token}` } };
     const first = await api('GET', `/weather/${encodeURIComponent(city)}`, auth);
@@ -240,8 +384,7 @@ describe('the backend, every row of the HTTP API', () => {
     expectProblem(await api('PUT', '/users'), 405);
   });
 
-  test('two Authorization headers (joined with a comma, as API Gateway passes them) are refused; a body over 64 KiB is 413', async () => {
-    // What the function receives either way: the two values in one header, comma-separated.
+  test('two Authorization headers (both values in multiValueHeaders, as a REST API passes them) are refused; a body over 64 KiB is 413', async () => {
     const headers = new Headers();
     headers.append('authorization', `Bearer ${token}`);
     headers.append('authorization', `Bearer ${token}`);
@@ -262,7 +405,7 @@ describe('logs, as CloudWatch would receive them', () => {
   test('every line every function wrote is one JSON object, and none carries a secret', () => {
     const lines = stack.logs();
     expect(lines.length).toBeGreaterThan(0);
-    const secrets = [stack.secrets.jwtSecret, stack.secrets.serviceToken, standIn.apiKey, password, token, ...databasePasswords];
+    const secrets = [stack.secrets.jwtSecret, ...stack.secrets.roleCredentials, standIn.apiKey, password, token, ...databasePasswords];
     expect(token).not.toBe('');
     const notJson = lines.filter((line) => {
       try {

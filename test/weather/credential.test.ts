@@ -1,6 +1,11 @@
-// Only the backend may call the weather service: X-Service-Token, checked in constant time; /health-check stays open;
-// the credential never appears in an answer or a log line.
+// Only the backend may call the weather service. On stage local: X-Service-Token, checked in constant time, with two
+// accepted values so it rotates without an outage; on any other stage: only what API Gateway verified (AWS_IAM,
+// requestContext.authorizer.iam) of the backend's role. /health-check stays open; no credential appears in an answer or a log line.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readBackendSettings } from '../../functions/settings';
@@ -105,31 +110,75 @@ describe('the weather service', () => {
     expect(res.status).toBe(200);
   });
 
-  test('on a non-local stage without WEATHER_SERVICE_TOKEN: 503 problem+json, one log line per process naming the setting, health open', async () => {
-    const prod = { STAGE: 'prod', WEATHER_DATABASE_URL: readEmbeddedState()!.weatherUrl, WEATHER_SERVICE_TOKEN: undefined };
-    const [handler, health] = loadWith<[Handler, Handler]>('weather', prod, () => [
+  test('accepts WEATHER_SERVICE_TOKEN_NEXT beside the current token while it rotates, and nothing else', async () => {
+    const next = randomBytes(32).toString('base64url');
+    const handler = loadWith<Handler>('weather', { WEATHER_SERVICE_TOKEN_NEXT: next }, () => require('../../functions/weather/handler').handler);
+    const get = (sent: string) => {
+      const city = uniqueCity();
+      return invoke(handler, { method: 'GET', path: `/weather/${encodeURIComponent(city)}`, pathParameters: { city }, headers: { 'x-service-token': sent } });
+    };
+    const [current, rotated, other, both] = await Promise.all([get(token), get(next), get(randomBytes(32).toString('base64url')), get(`${token},${next}`)]);
+    expect([current.status, rotated.status, other.status, both.status]).toEqual([200, 200, 401, 401]);
+  });
+});
+
+describe('the weather service on a non-local stage', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/app-backend-prod-eu-west-1-lambdaRole';
+  const backendSession = {
+    accountId: '123456789012',
+    userArn: 'arn:aws:sts::123456789012:assumed-role/app-backend-prod-eu-west-1-lambdaRole/app-backend-prod-weather',
+  };
+  const prod = (env: Record<string, string | undefined>) => ({
+    STAGE: 'prod',
+    WEATHER_DATABASE_URL: `${readEmbeddedState()!.weatherUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(process.env.TEST_POSTGRES_CA!)}`,
+    WEATHER_SERVICE_TOKEN: undefined,
+    ...env,
+  });
+  const ask = (handler: Handler, call: { headers?: Record<string, string>; iam?: Record<string, string> }) => {
+    const city = uniqueCity();
+    return invoke(handler, {
+      method: 'GET',
+      path: `/weather/${encodeURIComponent(city)}`,
+      pathParameters: { city },
+      headers: call.headers,
+      authorizer: call.iam ? { iam: call.iam } : undefined,
+    });
+  };
+
+  test("answers the backend's role as API Gateway verified it (authorizer.iam), and nobody else; the token is no credential there", async () => {
+    const handler = loadWith<Handler>('weather', prod({ WEATHER_BACKEND_ROLE_ARN: ROLE }), () => require('../../functions/weather/handler').handler);
+    const [answers] = await output(async () => [
+      await ask(handler, { iam: backendSession }),
+      await ask(handler, { headers: { 'x-service-token': token } }),
+      await ask(handler, {}),
+      await ask(handler, { iam: { accountId: '123456789012', userArn: 'arn:aws:sts::123456789012:assumed-role/Admin/someone' } }),
+      await ask(handler, { iam: { accountId: '210987654321', userArn: backendSession.userArn.replace('123456789012', '210987654321') } }),
+      await ask(handler, { iam: { accountId: '123456789012', userArn: 'arn:aws:iam::123456789012:user/app-backend-prod-eu-west-1-lambdaRole' } }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 401, 401, 403, 403, 403]);
+    expect(answers[1].headers['www-authenticate']).toBe('AWS4-HMAC-SHA256');
+    for (const res of answers.slice(1)) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  test('without WEATHER_BACKEND_ROLE_ARN: 503 problem+json, one log line per process naming it, health open', async () => {
+    const [handler, health] = loadWith<[Handler, Handler]>('weather', prod({ WEATHER_BACKEND_ROLE_ARN: undefined }), () => [
       require('../../functions/weather/handler').handler,
       require('../../functions/weather/health').handler,
     ]);
-    const [answers, logged] = await output(async () => {
-      const get = () => invoke(handler, { method: 'GET', path: '/weather/London', pathParameters: { city: 'London' }, headers: { 'x-service-token': token } });
-      return [await get(), await get(), await invoke(health, { method: 'GET', path: '/health-check' })];
-    });
-    for (const res of answers.slice(0, 2)) {
-      expect(res.status).toBe(503);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.json.detail).toMatch(/not configured/);
-      expect(res.text).not.toContain('WEATHER_SERVICE_TOKEN');
-    }
-    expect(answers[2].status).toBe(200);
-    const reported = logged.split('\n').filter((line) => line.includes('WEATHER_SERVICE_TOKEN'));
+    const [answers, logged] = await output(async () => [
+      await ask(handler, { iam: backendSession }),
+      await ask(handler, { iam: backendSession }),
+      await invoke(health, { method: 'GET', path: '/health-check' }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([503, 503, 200]);
+    expect(answers[0].json.detail).toMatch(/not configured/);
+    const reported = logged.split('\n').filter((line) => line.includes('WEATHER_BACKEND_ROLE_ARN'));
     expect(reported).toHaveLength(1);
     expect(JSON.parse(reported[0])).toMatchObject({
       level: 'ERROR',
-      variable: 'WEATHER_SERVICE_TOKEN',
-      reason: 'WEATHER_SERVICE_TOKEN must be set for stage "prod"',
+      variable: 'WEATHER_BACKEND_ROLE_ARN',
+      reason: 'WEATHER_BACKEND_ROLE_ARN must be set for stage "prod"',
     });
-    expect(logged).not.toContain(token);
   });
 });
 
@@ -159,13 +208,16 @@ describe("the backend's weather proxy", () => {
     expect(logged + res.text).not.toContain(token);
   });
 
-  test('on a non-local stage without WEATHER_SERVICE_TOKEN: /weather 503, logged once per process; its other routes unaffected', async () => {
+  test('on a non-local stage without the role credentials the runtime sets: /weather 503, logged once per process; its other routes unaffected', async () => {
     const prod = {
       STAGE: 'prod',
-      DATABASE_URL: readEmbeddedState()!.appUrl,
+      DATABASE_URL: `${readEmbeddedState()!.appUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(process.env.TEST_POSTGRES_CA!)}`,
       JWT_SECRET: readBackendSettings().jwtSecret, // the one the test user's token is signed with
       WEATHER_SERVICE_URL: service.url,
-      WEATHER_SERVICE_TOKEN: undefined,
+      WEATHER_SERVICE_TOKEN: token, // not used outside stage local
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
     };
     const [handler, health] = loadWith<[Handler, Handler]>('backend', prod, () => [
       require('../../functions/weather-proxy/get').handler,
@@ -178,9 +230,46 @@ describe("the backend's weather proxy", () => {
     ]);
     expect(answers.map((a) => a.status)).toEqual([503, 503, 200]);
     expect(answers[0].json.detail).toMatch(/not configured/);
-    const naming = logged.split('\n').filter((line) => line.includes('WEATHER_SERVICE_TOKEN'));
+    const naming = logged.split('\n').filter((line) => line.includes('AWS_ACCESS_KEY_ID'));
     expect(naming).toHaveLength(1);
-    expect(JSON.parse(naming[0])).toMatchObject({ level: 'ERROR', message: 'the service is not configured', variable: 'WEATHER_SERVICE_TOKEN' });
+    expect(JSON.parse(naming[0])).toMatchObject({ level: 'ERROR', message: 'the service is not configured', variable: 'AWS_ACCESS_KEY_ID' });
+  });
+
+  test('on a non-local stage signs its call with SigV4 (the role credentials) and sends no token', async () => {
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const recorder = createServer((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(503, { 'content-type': 'application/problem+json' }).end('{"status":503,"title":"x","detail":"recorded"}');
+    });
+    recorder.listen(0, '127.0.0.1');
+    await once(recorder, 'listening');
+    try {
+      const handler = loadWith<Handler>(
+        'backend',
+        {
+          STAGE: 'prod',
+          DATABASE_URL: `${readEmbeddedState()!.appUrl}?sslmode=verify-full&sslrootcert=${encodeURIComponent(process.env.TEST_POSTGRES_CA!)}`,
+          JWT_SECRET: readBackendSettings().jwtSecret,
+          WEATHER_SERVICE_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`,
+          WEATHER_SERVICE_TOKEN: token,
+          AWS_ACCESS_KEY_ID: 'ASIAEXAMPLEEXAMPLE01',
+          AWS_SECRET_ACCESS_KEY: 's'.repeat(40),
+          AWS_SESSION_TOKEN: 'session-token-of-the-role',
+          AWS_REGION: 'eu-west-1',
+        },
+        () => require('../../functions/weather-proxy/get').handler,
+      );
+      const res = await call(handler);
+      expect(res.status).toBe(503);
+      expect(seen).toHaveLength(1);
+      expect(seen[0].authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEEXAMPLE01\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z;-]*host[a-z;-]*, Signature=[0-9a-f]{64}$/,
+      );
+      expect(seen[0]['x-amz-security-token']).toBe('session-token-of-the-role');
+      expect(seen[0]).not.toHaveProperty('x-service-token');
+    } finally {
+      recorder.close();
+    }
   });
 });
 
@@ -189,9 +278,9 @@ describe('the setting', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weather-token-'));
     try {
       const env = { STAGE: 'local', LOCAL_STATE_DIR: dir };
-      const first = readWeatherSettings(env).weatherServiceToken();
+      const [first] = readWeatherSettings(env).weatherServiceTokens();
       expect(readBackendSettings(env).weatherServiceToken()).toBe(first);
-      expect(readWeatherSettings(env).weatherServiceToken()).toBe(first);
+      expect(readWeatherSettings(env).weatherServiceTokens()).toEqual([first]);
       expect(Buffer.byteLength(first)).toBeGreaterThanOrEqual(32);
       expect(statSync(join(dir, 'weather-service-token')).mode & 0o777).toBe(0o600);
     } finally {
@@ -200,15 +289,46 @@ describe('the setting', () => {
   });
 
   test.each([
-    [
-      'missing on a non-local stage',
-      { STAGE: 'prod', WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db' },
-      /WEATHER_SERVICE_TOKEN must be set for stage "prod"/,
-    ],
     ['shorter than 32 bytes', { WEATHER_SERVICE_TOKEN: 'too-short' }, /WEATHER_SERVICE_TOKEN must be at least 32 bytes long/],
+    [
+      'the next one shorter than 32 bytes',
+      { WEATHER_SERVICE_TOKEN: 'c'.repeat(32), WEATHER_SERVICE_TOKEN_NEXT: 'too-short' },
+      /WEATHER_SERVICE_TOKEN_NEXT must be at least 32 bytes long/,
+    ],
   ])('%s: a ConfigError naming it, only when it is used', (_, env, message) => {
     const settings = readWeatherSettings(env);
-    expect(() => settings.weatherServiceToken()).toThrow(ConfigError);
-    expect(() => settings.weatherServiceToken()).toThrow(message);
+    expect(() => settings.weatherServiceTokens()).toThrow(ConfigError);
+    expect(() => settings.weatherServiceTokens()).toThrow(message);
+  });
+
+  test('both values are accepted while a rotation is under way; unset, only the current one', () => {
+    expect(readWeatherSettings({ WEATHER_SERVICE_TOKEN: 'c'.repeat(32), WEATHER_SERVICE_TOKEN_NEXT: 'n'.repeat(32) }).weatherServiceTokens()).toEqual([
+      'c'.repeat(32),
+      'n'.repeat(32),
+    ]);
+    expect(readWeatherSettings({ WEATHER_SERVICE_TOKEN: 'c'.repeat(32) }).weatherServiceTokens()).toEqual(['c'.repeat(32)]);
+  });
+
+  test.each([
+    ['missing', undefined, /WEATHER_BACKEND_ROLE_ARN must be set for stage "prod"/],
+    ['not a role ARN', 'arn:aws:iam::123456789012:user/backend', /WEATHER_BACKEND_ROLE_ARN must be an IAM role ARN/],
+    ['an account of 11 digits', 'arn:aws:iam::12345678901:role/backend', /WEATHER_BACKEND_ROLE_ARN must be an IAM role ARN/],
+  ])('WEATHER_BACKEND_ROLE_ARN %s on a non-local stage: a ConfigError naming it, only when it is used', (_, value, message) => {
+    const settings = readWeatherSettings({
+      STAGE: 'prod',
+      WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db?sslmode=verify-full',
+      WEATHER_BACKEND_ROLE_ARN: value,
+    });
+    expect(() => settings.backendRole()).toThrow(ConfigError);
+    expect(() => settings.backendRole()).toThrow(message);
+  });
+
+  test('a role ARN with a path names the role the sessions are of', () => {
+    const env = {
+      STAGE: 'prod',
+      WEATHER_DATABASE_URL: 'postgres://w@db/weather_db?sslmode=verify-full',
+      WEATHER_BACKEND_ROLE_ARN: 'arn:aws:iam::123456789012:role/svc/app-backend',
+    };
+    expect(readWeatherSettings(env).backendRole()).toEqual({ partition: 'aws', accountId: '123456789012', name: 'app-backend' });
   });
 });
