@@ -15,7 +15,8 @@ import { startDeployedStack, STAGE, type DeployedStack } from './support/deploye
 import { FunctionContainer } from './support/function-container';
 import { ACCOUNT_ID, REGION, ROOT } from './support/package-services';
 import { node22 } from './support/node22';
-import { fakeCredential, type AwsCredential, type IamPrincipal } from './support/sigv4';
+import { fakeCredential, mayInvoke, type AwsCredential, type IamPrincipal } from './support/sigv4';
+import { runSls } from '../support/sls-cli';
 import { zipEntries } from './support/zip-files';
 
 jest.setTimeout(60_000);
@@ -398,6 +399,149 @@ describe('the backend, every row of the HTTP API (its REST API, payload 1.0)', (
     const auth = { headers: { authorization: `Bearer ${token}` } };
     expect((await api('DELETE', `/user/${id}`, auth)).status).toBe(204);
     expectProblem(await api('GET', `/user/${id}`, auth), 401);
+  });
+});
+
+// What only AWS runs, proved from the templates this run packaged (docs/deploying.md lists what stays unverified).
+describe('the CloudFormation templates: the defences only AWS runs', () => {
+  type Resource = { Type: string; Properties: Record<string, any>; Condition?: string; DependsOn?: string | string[] };
+  const resources = (service: 'backend' | 'weather') => Object.entries(stack.packages[service].template.Resources as Record<string, Resource>);
+  const ofType = (service: 'backend' | 'weather', type: string) => resources(service).filter(([, r]) => r.Type === type);
+
+  /** WAF's URL_DECODE, NORMALIZE_PATH and LOWERCASE, in the rules' order, on a request path. */
+  function wafPath(path: string, transformations: { Priority: number; Type: string }[]): string {
+    const steps: Record<string, (p: string) => string> = {
+      URL_DECODE: (p) => p.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      NORMALIZE_PATH: (p) => {
+        const out: string[] = [];
+        for (const segment of p.replace(/\/{2,}/g, '/').split('/')) {
+          if (segment === '.') continue;
+          if (segment !== '..') out.push(segment);
+          else if (out.length > 1) out.pop();
+        }
+        return out.join('/') || '/';
+      },
+      LOWERCASE: (p) => p.toLowerCase(),
+    };
+    return [...transformations].sort((a, b) => a.Priority - b.Priority).reduce((p, t) => steps[t.Type](p), path);
+  }
+
+  test('a regional WAF web ACL with per-IP rate rules: /token + /register, /weather/*, and everything, on the decoded and normalised path', () => {
+    const [[, acl]] = ofType('backend', 'AWS::WAFv2::WebACL');
+    expect(acl.Properties).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+    const rules = acl.Properties.Rules as any[];
+    for (const rule of rules) {
+      const rate = rule.Statement.RateBasedStatement;
+      expect(rate.AggregateKeyType).toBe('IP');
+      expect([60, 120, 300, 600]).toContain(Number(rate.EvaluationWindowSec));
+      expect(Number(rate.Limit)).toBeGreaterThanOrEqual(10);
+      expect(rule.Action.Block.CustomResponse.ResponseCode).toBe(429);
+    }
+    const matcher = (name: string) => {
+      const regex = rules.find((r) => r.Name === name).Statement.RateBasedStatement.ScopeDownStatement.RegexMatchStatement;
+      expect(regex.FieldToMatch).toEqual({ UriPath: {} });
+      const types = [...regex.TextTransformations].sort((a: any, b: any) => a.Priority - b.Priority).map((t: any) => t.Type);
+      expect(types.indexOf('URL_DECODE')).toBeLessThan(types.indexOf('NORMALIZE_PATH'));
+      return (path: string) => new RegExp(regex.RegexString).test(wafPath(path, regex.TextTransformations));
+    };
+    const auth = matcher('auth-per-ip');
+    // Every spelling a client might try, with or without the default endpoint's /<stage> in front, counts.
+    for (const path of [
+      '/token',
+      '/register',
+      `/${STAGE}/token`,
+      '/TOKEN',
+      '/%74oken',
+      '/x/../token',
+      '//token',
+      '/./register',
+      `/${STAGE}/register/`,
+      '/%2Ftoken',
+    ]) {
+      expect(`${path} ${auth(path)}`).toBe(`${path} true`);
+    }
+    for (const path of ['/users', '/user/x', '/tokens', '/docs']) expect(`${path} ${auth(path)}`).toBe(`${path} false`);
+    const weather = matcher('weather-per-ip');
+    for (const path of ['/weather/Paris', `/${STAGE}/weather/Paris`, '/WEATHER/x', '/%77eather/x', '/x/../weather/y', '/weather']) {
+      expect(`${path} ${weather(path)}`).toBe(`${path} true`);
+    }
+    expect(weather('/users')).toBe(false);
+    // And one rule for every request.
+    expect(rules.filter((r) => !r.Statement.RateBasedStatement.ScopeDownStatement).map((r) => r.Name)).toEqual(['general-per-ip']);
+  });
+
+  test("the web ACL is associated with the REST API's only stage, and no other way leads to a function", () => {
+    const [[aclId, acl]] = ofType('backend', 'AWS::WAFv2::WebACL');
+    const [[, association]] = ofType('backend', 'AWS::WAFv2::WebACLAssociation');
+    const [[deploymentId, deployment]] = ofType('backend', 'AWS::ApiGateway::Deployment');
+    expect(association.Properties.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
+    const arn = association.Properties.ResourceArn['Fn::Join'][1] as unknown[];
+    expect(arn).toEqual(expect.arrayContaining([{ Ref: 'ApiGatewayRestApi' }, `/stages/${STAGE}`]));
+    expect(deployment.Properties.StageName).toBe(STAGE);
+    expect([association.DependsOn].flat()).toContain(deploymentId);
+    // On by default: the condition both carry holds.
+    expect(association.Condition).toBe(acl.Condition);
+    expect(stack.packages.backend.template.Conditions?.[acl.Condition!]).toEqual({ 'Fn::Equals': ['on', 'on'] });
+    // One REST API, one stage, regional; no HTTP API, function URL or stage of its own beside it.
+    expect(ofType('backend', 'AWS::ApiGateway::RestApi').map(([, r]) => r.Properties.EndpointConfiguration)).toEqual([{ Types: ['REGIONAL'] }]);
+    expect(ofType('backend', 'AWS::ApiGateway::Deployment')).toHaveLength(1);
+    for (const type of ['AWS::ApiGateway::Stage', 'AWS::ApiGatewayV2::Api', 'AWS::Lambda::Url']) expect(ofType('backend', type)).toEqual([]);
+    // API Gateway may invoke a function only from this REST API.
+    for (const [, permission] of ofType('backend', 'AWS::Lambda::Permission')) {
+      expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
+      expect(JSON.stringify(permission.Properties.SourceArn)).toContain('{"Ref":"ApiGatewayRestApi"}');
+    }
+  });
+
+  test('route throttles stay as the total ceiling: the stage limits every method, and POST /token and /register tighter', () => {
+    const [[, deployment]] = ofType('backend', 'AWS::ApiGateway::Deployment');
+    const settings = deployment.Properties.StageDescription.MethodSettings as any[];
+    const limit = (path: string, method: string) => settings.find((m) => m.ResourcePath === path && m.HttpMethod === method);
+    expect(limit('/*', '*')).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(limit('/~1token', 'POST')).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    expect(limit('/~1register', 'POST')).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  });
+
+  test('API_WAF=off leaves the web ACL and its association out (their condition fails)', async () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      API_WAF: 'off',
+      DATABASE_URL: 'postgres://a@db.example/app_db?sslmode=verify-full',
+      JWT_SECRET: stack.secrets.jwtSecret,
+    };
+    delete env.LOCAL_STATE_DIR;
+    const { stdout } = await runSls(ROOT, ['print', '--stage', STAGE, '--format', 'json'], env, `.esbuild-print-${process.pid}`);
+    expect(JSON.parse(stdout).resources.Conditions).toEqual({ ApiWaf: { 'Fn::Equals': ['off', 'on'] } });
+  });
+
+  test("the weather route requires AWS_IAM; the backend's role may invoke exactly GET /weather/* of the API the weather stack exports", () => {
+    const routes = stack.packages.weather.routes;
+    expect(routes.find((r) => r.path === '/weather/{city}')).toMatchObject({ method: 'GET', authorization: 'AWS_IAM' });
+    expect(routes.find((r) => r.path === '/health-check')).toMatchObject({ authorization: 'NONE' });
+    const role = stack.packages.backend.template.Resources.IamRoleLambdaExecution.Properties;
+    const invoking = role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => JSON.stringify(s.Action).includes('execute-api'));
+    expect(invoking).toHaveLength(1);
+    expect(invoking[0].Effect).toBe('Allow');
+    expect([invoking[0].Action].flat()).toEqual(['execute-api:Invoke']);
+    const resources = [invoking[0].Resource].flat();
+    expect(resources).toHaveLength(1);
+    expect(JSON.stringify(resources[0])).toContain(`{"Fn::ImportValue":"weather-service-${STAGE}-api-id"}`);
+    expect(resources[0]['Fn::Join'][1].at(-1)).toBe('/*/GET/weather/*');
+    // Resolved as CloudFormation would: what IAM then allows and refuses.
+    const backend = principal('backend/weather');
+    const arn = (api: string, method: string, path: string) => `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${api}/$default/${method}${path}`;
+    expect(mayInvoke(backend, arn(stack.weather.apiId, 'GET', '/weather/Paris'))).toBe(true);
+    for (const denied of [
+      arn(stack.weather.apiId, 'POST', '/weather/Paris'),
+      arn(stack.weather.apiId, 'GET', '/health-check'),
+      arn('otherapi', 'GET', '/weather/Paris'),
+    ]) {
+      expect(`${denied} ${mayInvoke(backend, denied)}`).toBe(`${denied} false`);
+    }
+    // The URL, too, is the weather stack's export: nothing is looked up while packaging.
+    const proxy = ofType('backend', 'AWS::Lambda::Function').find(([id]) => id === 'WeatherLambdaFunction')![1];
+    expect(proxy.Properties.Environment.Variables.WEATHER_SERVICE_URL).toEqual({ 'Fn::ImportValue': `weather-service-${STAGE}-url` });
+    expect(Object.keys(stack.packages.weather.exports)).toEqual(expect.arrayContaining([`weather-service-${STAGE}-api-id`, `weather-service-${STAGE}-url`]));
   });
 });
 
