@@ -8,7 +8,16 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 const README_MAX_BYTES = 12 * 1024;
 // Set by a runtime or by a serverless.yml for each service: documented in docs/configuration.md, not for .env.
-const NOT_FOR_DOTENV = new Set(['STAGE', 'IS_OFFLINE', 'IS_LOCAL', 'POWERTOOLS_SERVICE_NAME']);
+const NOT_FOR_DOTENV = new Set([
+  'STAGE',
+  'IS_OFFLINE',
+  'IS_LOCAL',
+  'POWERTOOLS_SERVICE_NAME',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_REGION',
+]);
 // Passed between the runner's own processes, not settings.
 const INTERNAL = new Set<string>([]);
 
