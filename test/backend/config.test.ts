@@ -175,7 +175,11 @@ describe('a backend deployed with a database URL that does not verify TLS', () =
     const output = [...logs.raw, ...errors].join('');
     const naming = output.split('\n').filter((line) => line.includes('"DATABASE_URL"'));
     expect(naming).toHaveLength(1);
-    expect(JSON.parse(naming[0])).toMatchObject({ level: 'ERROR', message: 'the service is not configured', reason: expect.stringMatching(/sslmode=verify-full/) });
+    expect(JSON.parse(naming[0])).toMatchObject({
+      level: 'ERROR',
+      message: 'the service is not configured',
+      reason: expect.stringMatching(/sslmode=verify-full/),
+    });
     expect(output).not.toContain(':pw@');
   });
 });
