@@ -225,7 +225,7 @@ function scaleSections(report: BenchReport): string[] {
       '',
       `## Cold starts (packaged zips for stage ci, fresh Node 22 process each behind a Runtime API, median of ${cs.repeats})`,
       '',
-      "ms since the process was spawned: handler loaded (first poll), first API Gateway v2 event answered (test/deployed/support/cold-start.ts); ratio = answered / the floor's answered.",
+      "ms since the process was spawned: handler loaded (first poll), first API Gateway event answered (test/deployed/support/cold-start.ts); ratio = answered / the floor's answered.",
       '',
       '| service | function | zip KB | loaded ms | answered ms | ratio to floor |',
       '| --- | --- | ---: | ---: | ---: | ---: |',

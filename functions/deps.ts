@@ -7,6 +7,7 @@ import { accessTokens } from '../layers/auth/tokens';
 import type { ConfigError } from '../layers/config/env';
 import { configProblem } from '../layers/config/problem';
 import { settingsLoader } from '../layers/config/schema';
+import { isLocal } from '../layers/config/stage';
 import { databaseUnavailableProblem, probeDatabase } from '../layers/db/availability';
 import { loginThrottleStore } from '../layers/db/login-throttle';
 import { databasePools } from '../layers/db/pool';
@@ -35,12 +36,21 @@ const notConfigured = (err: ConfigError) =>
 /** The backend's settings, each read and validated on first use (a bad one throws its ConfigError: 503). */
 export const settings = settingsLoader(BACKEND_SETTINGS, { providers: LOCAL_DEFAULTS, report: notConfigured });
 
-/** WEATHER_SERVICE_TOKEN (only the weather proxy reads it). */
+/** Stage local: WEATHER_SERVICE_TOKEN, the credential the weather proxy sends (only it reads it). */
 export const serviceToken = () => settings().weatherServiceToken;
 
 const pools = processWide('db.pools', databasePools);
 /** Closes this process's database pools (tests, graceful shutdown). */
 export const closeDatabases = () => pools.closeAll();
+
+/** Whether this process runs under the local runtime (stage local): how the weather proxy proves itself depends on it. */
+export const isLocalStage = () => isLocal(process.env);
+
+/** Deployed: the role credentials the weather proxy signs with (set by the Lambda runtime). */
+export const awsCredentials = () => {
+  const { awsAccessKeyId, awsSecretAccessKey, awsSessionToken, awsRegion } = settings();
+  return { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken || undefined, region: awsRegion };
+};
 
 /** The app database (role app_user). */
 export const appDatabase = () => pools.database(settings().databaseUrl, settings(), SERVICE_NAME);

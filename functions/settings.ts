@@ -1,8 +1,8 @@
 // The app backend's settings: every variable its functions read, declared once (layers/config/schema.ts), with the
 // functions that read each one (the keys of serverless.yml), so each function's environment holds only what it uses.
 import { platformSettings } from '../layers/config/platform';
-import { defineSettings, derived, fromLocalRuntime, httpUrl, integer, REQUIRED, secret, text, credentialUrl } from '../layers/config/schema';
-import { healthProbeSetting, poolSettings } from '../layers/db/settings';
+import { defineSettings, derived, fromLocalRuntime, httpUrl, integer, REQUIRED, secret, text } from '../layers/config/schema';
+import { caBundleSetting, databaseUrlSetting, healthProbeSetting, poolSettings } from '../layers/db/settings';
 
 /** Every function of the backend (serverless.yml). */
 export const BACKEND_FUNCTIONS = ['register', 'token', 'healthCheck', 'listUsers', 'getUser', 'deleteUser', 'weather', 'docs', 'notFound'] as const;
@@ -15,14 +15,12 @@ const HASHES_PASSWORDS: BackendFunction[] = ['register', 'token'];
 
 export const BACKEND_SETTINGS = defineSettings('app-backend', {
   ...platformSettings('app-backend', BACKEND_FUNCTIONS),
-  databaseUrl: credentialUrl('DATABASE_URL', {
-    protocols: ['postgres', 'postgresql'],
-    accepts: 'a postgres:// URL',
+  databaseUrl: databaseUrlSetting('DATABASE_URL', {
     readBy: [...USES_DATABASE, 'runner'],
-    default: { local: fromLocalRuntime("the embedded server's `app_db` as `app_user`"), deployed: REQUIRED },
-    description:
-      "the backend's database (the runtime role). TLS: add `?sslmode=verify-full`; give a private CA with `&sslrootcert=/path/ca.pem` or `NODE_EXTRA_CA_CERTS`",
+    local: "the embedded server's `app_db` as `app_user`",
+    description: "the backend's database (the runtime role); outside stage local it must ask for TLS that verifies the server (docs/deploying.md)",
   }),
+  caBundle: caBundleSetting(USES_DATABASE),
   ...poolSettings(USES_DATABASE),
   healthProbeTimeoutMs: healthProbeSetting(),
   jwtSecret: secret('JWT_SECRET', {
@@ -99,11 +97,41 @@ export const BACKEND_SETTINGS = defineSettings('app-backend', {
     readBy: ['weather'],
     description: 'deadline of the call to the weather service, in ms; past it: 504',
   }),
+  // How the weather proxy proves itself (functions/weather-proxy/weather-credential.ts): a shared token on stage local,
+  // deployed a SigV4 signature made with the Lambda role's credentials, which the runtime sets.
   weatherServiceToken: secret('WEATHER_SERVICE_TOKEN', {
     minBytes: 32,
     readBy: ['weather'],
-    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/weather-service-token`'), deployed: REQUIRED },
-    description: "the credential the weather proxy sends (`X-Service-Token`): the same value as the weather service's",
+    scope: 'local',
+    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/weather-service-token`'), deployed: '' },
+    description:
+      "stage local: the credential the weather proxy sends (`X-Service-Token`), the weather service's current one; deployed the proxy signs with its role instead",
+  }),
+  awsAccessKeyId: text('AWS_ACCESS_KEY_ID', {
+    readBy: ['weather'],
+    scope: 'platform',
+    default: { local: '', deployed: REQUIRED },
+    description: "deployed: the Lambda role's credentials (set by the runtime), which the weather proxy signs its calls with (SigV4)",
+  }),
+  awsSecretAccessKey: secret('AWS_SECRET_ACCESS_KEY', {
+    minBytes: 1,
+    readBy: ['weather'],
+    scope: 'platform',
+    default: { local: '', deployed: REQUIRED },
+    description: 'deployed: their secret (set by the runtime)',
+  }),
+  awsSessionToken: secret('AWS_SESSION_TOKEN', {
+    minBytes: 1,
+    readBy: ['weather'],
+    scope: 'platform',
+    default: '',
+    description: "deployed: the role session's token (set by the runtime)",
+  }),
+  awsRegion: text('AWS_REGION', {
+    readBy: ['weather'],
+    scope: 'platform',
+    default: { local: '', deployed: REQUIRED },
+    description: "deployed: the function's region (set by the runtime), part of the signature",
   }),
   publicUrl: text('PUBLIC_URL', { default: '/', readBy: ['docs'], description: 'the `servers` entry of `/openapi.json`' }),
 });

@@ -248,6 +248,39 @@ export const PACKAGING_SETTINGS = defineSettings('packaging', {
   authThrottleBurst: rate('AUTH_THROTTLE_BURST', 20, 'backend: their burst'),
   weatherThrottleRate: rate('WEATHER_THROTTLE_RATE', 100, 'weather service: steady requests/s per route'),
   weatherThrottleBurst: rate('WEATHER_THROTTLE_BURST', 200, 'weather service: burst per route'),
+  waf: choice('API_WAF', {
+    values: ['on', 'off'],
+    default: 'on',
+    readBy: PACKAGING,
+    description: 'backend: `off` leaves the AWS WAF web ACL (per-client-address rate rules) out of the stage, e.g. for `dev` (docs/deploying.md)',
+  }),
+  wafWindowSeconds: choice('WAF_WINDOW_SECONDS', {
+    values: ['60', '120', '300', '600'],
+    default: '300',
+    readBy: PACKAGING,
+    description: "the WAF rate rules' window, in seconds (the windows WAF offers)",
+  }),
+  wafAuthLimit: integer('WAF_AUTH_LIMIT', {
+    min: 10,
+    max: 2_000_000_000,
+    default: 100,
+    readBy: PACKAGING,
+    description: '`/token` + `/register` per client address per window',
+  }),
+  wafWeatherLimit: integer('WAF_WEATHER_LIMIT', {
+    min: 10,
+    max: 2_000_000_000,
+    default: 300,
+    readBy: PACKAGING,
+    description: '`/weather/…` per client address per window',
+  }),
+  wafGeneralLimit: integer('WAF_GENERAL_LIMIT', {
+    min: 10,
+    max: 2_000_000_000,
+    default: 1000,
+    readBy: PACKAGING,
+    description: 'every request per client address per window',
+  }),
 });
 
 const COMPOSE = ['compose.yml'];

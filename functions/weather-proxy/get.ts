@@ -4,14 +4,12 @@ import addFormats from 'ajv-formats';
 import { getText, OutboundError, type OutboundAnswer } from '../../layers/http/client';
 import { CityParams, WeatherReport } from '../../layers/http/schemas';
 import { HttpProblem } from '../../layers/problems';
-import { lambda, route, serviceToken, settings } from '../deps';
+import { isLocalStage, lambda, route, settings } from '../deps';
 import { callerHeaders } from './caller';
+import { withWeatherCredential } from './weather-credential';
 
 // A 200 is passed on only when it is a whole report (the response serializer would fail on anything less).
 const isWeatherReport = addFormats(new Ajv({ allowUnionTypes: true })).compile(WeatherReport);
-
-// The weather service's own check of this credential: functions/weather/service-credential.ts (docs/weather-service.md).
-const SERVICE_TOKEN_HEADER = 'x-service-token';
 
 // The weather service's answers we pass on as they are (429: the caller's quota, or its balancer's ceiling);
 // anything else (its 401 too) means it is not working.
@@ -42,19 +40,13 @@ export const weatherProxy = route({
   schema: { params: CityParams, response: { 200: WeatherReport } },
   async handle({ params, user, reply, log }) {
     const { weatherServiceUrl, weatherServiceTimeoutMs } = settings();
-    const weatherServiceToken = serviceToken();
+    const url = `${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`;
+    // Outside the try: a missing credential setting is the service's 503 "not configured", not an unreachable service.
+    // The caller's headers say whom the weather service charges a provider call to (its per-user and per-address quotas).
+    const headers = withWeatherCredential(url, { accept: 'application/json', 'x-request-id': log.requestId, ...callerHeaders(user.id, reply) });
     let answer: OutboundAnswer;
     try {
-      answer = await getText(`${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`, {
-        timeoutMs: weatherServiceTimeoutMs,
-        headers: {
-          accept: 'application/json',
-          'x-request-id': log.requestId,
-          [SERVICE_TOKEN_HEADER]: weatherServiceToken,
-          // Whom the weather service charges a provider call to (its per-user and per-address quotas).
-          ...callerHeaders(user.id, reply),
-        },
-      });
+      answer = await getText(url, { timeoutMs: weatherServiceTimeoutMs, headers });
     } catch (err) {
       if (err instanceof OutboundError && err.kind === 'timeout') {
         throw new HttpProblem(504, `the weather service did not answer within ${weatherServiceTimeoutMs} ms`);
@@ -73,8 +65,12 @@ export const weatherProxy = route({
       const retryAfter = /^\d{1,5}$/.test(answer.retryAfter ?? '') ? { 'retry-after': answer.retryAfter! } : undefined;
       throw new HttpProblem(answer.status, problemDetail(answer.text) ?? `the weather service answered ${answer.status}`, retryAfter);
     }
-    if (answer.status === 401) log.error('the weather service refused our credential: WEATHER_SERVICE_TOKEN differs between the services', { status: 401 });
-    else log.error('weather service failed', { status: answer.status });
+    if (answer.status === 401 || answer.status === 403) {
+      const why = isLocalStage()
+        ? 'WEATHER_SERVICE_TOKEN differs between the services'
+        : "this role may not invoke the weather API (execute-api:Invoke) or is not the weather service's WEATHER_BACKEND_ROLE_ARN";
+      log.error(`the weather service refused our credential: ${why}`, { status: answer.status });
+    } else log.error('weather service failed', { status: answer.status });
     throw new HttpProblem(503, `the weather service failed (HTTP ${answer.status})`);
   },
 });

@@ -1,8 +1,9 @@
 // The weather service's composition root: its settings, "the database", and how its routes become Lambda handlers.
 // It imports no auth and no users code, so neither is in the weather bundle (test/architecture/bundles.test.ts checks).
 // The local runtime's parts (its defaults, serverless-offline's quirks, one-per-process state) are wired in here.
-import type { ConfigError } from '../../layers/config/env';
 import { configProblem } from '../../layers/config/problem';
+import { parseIamRole, type ConfigError } from '../../layers/config/env';
+import { isLocal } from '../../layers/config/stage';
 import { settingsLoader } from '../../layers/config/schema';
 import { databaseUnavailableProblem, probeDatabase } from '../../layers/db/availability';
 import { databasePools } from '../../layers/db/pool';
@@ -13,7 +14,7 @@ import type { AnyRoute } from '../../layers/http/route';
 import { LOCAL_DEFAULTS } from '../../layers/local-runtime/defaults';
 import { tolerateOffline } from '../../layers/local-runtime/offline';
 import { firstTimeInProcess, processWide } from '../../layers/local-runtime/process-wide';
-import { serviceCredential } from './service-credential';
+import { backendCredential } from './service-credential';
 import { WEATHER_SETTINGS, type WEATHER_FUNCTIONS } from './settings';
 
 export const SERVICE_NAME = 'weather-service';
@@ -28,8 +29,11 @@ const notConfigured = (err: ConfigError) =>
 /** The weather service's settings, each read and validated on first use (a bad one throws its ConfigError: 503). */
 export const settings = settingsLoader(WEATHER_SETTINGS, { providers: LOCAL_DEFAULTS, report: notConfigured });
 
-/** WEATHER_SERVICE_TOKEN (only GET /weather reads it: /health-check never needs it). */
-export const serviceToken = () => settings().weatherServiceToken;
+/** Stage local: the tokens X-Service-Token may carry, the current one and, while it rotates, the next (only GET /weather reads them). */
+export const serviceTokens = () => [settings().weatherServiceToken, settings().weatherServiceTokenNext].filter(Boolean);
+
+/** Deployed: WEATHER_BACKEND_ROLE_ARN, the one signer whose requests are answered. */
+export const backendRole = () => parseIamRole('WEATHER_BACKEND_ROLE_ARN', settings().backendRoleArn);
 
 const pools = processWide('db.pools', databasePools);
 /** Closes this process's database pools (tests, graceful shutdown). */
@@ -42,11 +46,14 @@ export const probeWeatherDatabase = () => probeDatabase(weatherDatabase(), setti
 
 type WeatherFunction = (typeof WEATHER_FUNCTIONS)[number];
 
-/** What every app of function `fn` is built with: the logger, the error registry, the service credential, 503 while misconfigured. */
+// Who may call: the backend, by its token on stage local, by its role's signature deployed.
+const authentication = backendCredential({ isLocal: () => isLocal(process.env), tokens: serviceTokens, backendRole });
+
+/** What every app of function `fn` is built with: the logger, the error registry, the backend's credential, 503 while misconfigured. */
 export const weatherAppOptions = (...fns: WeatherFunction[]): AppOptions => ({
   logger,
   errors: [databaseUnavailableProblem, configProblem],
-  authentication: serviceCredential(serviceToken),
+  authentication,
   precondition: () => settings.check(...fns),
 });
 

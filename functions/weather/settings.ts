@@ -1,8 +1,8 @@
 // The weather service's settings: every variable its functions read, declared once (layers/config/schema.ts), with the
 // functions that read each one (the keys of its serverless.yml). No JWT, no bcrypt.
 import { platformSettings } from '../../layers/config/platform';
-import { credentialUrl, defineSettings, fromLocalRuntime, httpUrl, integer, REQUIRED, secret } from '../../layers/config/schema';
-import { healthProbeSetting, poolSettings } from '../../layers/db/settings';
+import { defineSettings, fromLocalRuntime, httpUrl, iamRoleArn, integer, REQUIRED, secret } from '../../layers/config/schema';
+import { caBundleSetting, databaseUrlSetting, healthProbeSetting, poolSettings } from '../../layers/db/settings';
 
 /** Every function of the weather service (functions/weather/serverless.yml). */
 export const WEATHER_FUNCTIONS = ['weather', 'healthCheck', 'notFound'] as const;
@@ -10,13 +10,12 @@ const USES_DATABASE = ['weather', 'healthCheck'];
 
 export const WEATHER_SETTINGS = defineSettings('weather-service', {
   ...platformSettings('weather-service', WEATHER_FUNCTIONS),
-  weatherDatabaseUrl: credentialUrl('WEATHER_DATABASE_URL', {
-    protocols: ['postgres', 'postgresql'],
-    accepts: 'a postgres:// URL',
+  weatherDatabaseUrl: databaseUrlSetting('WEATHER_DATABASE_URL', {
     readBy: [...USES_DATABASE, 'runner'],
-    default: { local: fromLocalRuntime("the embedded server's `weather_db` as `weather_user`"), deployed: REQUIRED },
+    local: "the embedded server's `weather_db` as `weather_user`",
     description: "the weather cache's database (the runtime role); TLS as for `DATABASE_URL`",
   }),
+  caBundle: caBundleSetting(USES_DATABASE),
   ...poolSettings(USES_DATABASE),
   healthProbeTimeoutMs: healthProbeSetting(),
   openWeatherApiKey: secret('OPENWEATHER_API_KEY', {
@@ -97,11 +96,26 @@ export const WEATHER_SETTINGS = defineSettings('weather-service', {
     readBy: ['weather'],
     description: 'provider calls in flight per process; a further refresh waits up to 1 s, then the stale entry, else 503 with `Retry-After: 1`',
   }),
+  // How the backend proves itself (service-credential.ts): on stage local X-Service-Token (two accepted values, so it
+  // rotates without an outage), elsewhere a SigV4 signature API Gateway verified (AWS_IAM). /health-check needs neither.
   weatherServiceToken: secret('WEATHER_SERVICE_TOKEN', {
     minBytes: 32,
     readBy: ['weather'],
-    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/weather-service-token`'), deployed: REQUIRED },
-    description: 'the credential every `GET /weather/{city}` must carry (`X-Service-Token`); `/health-check` stays open',
+    scope: 'local',
+    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/weather-service-token`'), deployed: '' },
+    description: 'stage local: the credential every `GET /weather/{city}` must carry (`X-Service-Token`); `/health-check` stays open',
+  }),
+  weatherServiceTokenNext: secret('WEATHER_SERVICE_TOKEN_NEXT', {
+    minBytes: 32,
+    readBy: ['weather'],
+    scope: 'local',
+    default: '',
+    description: 'stage local: a second accepted token while the credential rotates (docs/weather-service.md)',
+  }),
+  backendRoleArn: iamRoleArn('WEATHER_BACKEND_ROLE_ARN', {
+    readBy: ['weather'],
+    default: { local: '', deployed: REQUIRED },
+    description: "deployed: the backend's Lambda role, the one signer whose requests are answered (its template passes it)",
   }),
 });
 

@@ -51,3 +51,16 @@ export function parseChoice<T extends string>(name: string, raw: string, values:
 
 /** A comma- or space-separated list. */
 export const parseList = (raw: string): string[] => raw.split(/[\s,]+/).filter(Boolean);
+
+/** An IAM role, as its ARN names it (`arn:aws:iam::<account>:role/[path/]<name>`). */
+export interface IamRole {
+  partition: string;
+  accountId: string;
+  name: string;
+}
+
+export function parseIamRole(name: string, raw: string): IamRole {
+  const match = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/.exec(raw);
+  if (!match) throw new ConfigError(name, `${name} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got ${quoted(raw, false)}`);
+  return { partition: match[1], accountId: match[2], name: match[3] };
+}

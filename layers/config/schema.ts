@@ -2,7 +2,7 @@
 // range, default per stage, description and the functions that read it. The services read their settings through it;
 // the runner validates every schema before it starts anything; .env.example, docs/configuration.md and the
 // environment blocks of both serverless.yml are generated from it or checked against it (test/docs/settings.test.ts).
-import { ConfigError, parseChoice, parseInteger, parseList, parseSecret, parseUrl, type Env } from './env';
+import { ConfigError, parseChoice, parseIamRole, parseInteger, parseList, parseSecret, parseUrl, type Env } from './env';
 import { isLocal, stageName } from './stage';
 
 /** A default the local runtime supplies on a local stage (an embedded Postgres URL, a generated secret). */
@@ -92,6 +92,10 @@ export const httpUrl = (variable: string, options: Options<string>) =>
 /** A secret of at least `minBytes`; its value never appears in a message. */
 export const secret = (variable: string, options: Options<string> & { minBytes: number }) =>
   setting(variable, options, `a secret of at least ${options.minBytes} bytes`, (raw) => parseSecret(variable, raw, options.minBytes), true);
+
+/** An IAM role's ARN (the raw ARN; parseIamRole splits it), or empty where the default says so. */
+export const iamRoleArn = (variable: string, options: Options<string>) =>
+  setting(variable, options, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)', (raw) => (parseIamRole(variable, raw), raw));
 
 /** A URL holding credentials (a database URL): checked by `check`, never quoted in a message. */
 export const credentialUrl = (

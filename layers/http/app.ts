@@ -17,9 +17,15 @@ import { validatorCompiler } from './validation';
 export interface Authentication {
   /** The OpenAPI security scheme those operations name (defined in the service's documentation). */
   scheme: string;
-  /** The caller of a request, from its headers; throws the service's 401 problem when there is none. */
-  authenticate(headers: IncomingHttpHeaders): Promise<unknown> | unknown;
+  /**
+   * The caller of a request, from its headers or what API Gateway proved about it (the Lambda event's
+   * requestContext, e.g. `authorizer.iam`; undefined outside Lambda); throws the service's 401 problem when there is none.
+   */
+  authenticate(headers: IncomingHttpHeaders, event?: unknown): Promise<unknown> | unknown;
 }
+
+/** The API Gateway event a request came from (@fastify/aws-lambda decorates the request with it). */
+const lambdaEvent = (request: FastifyRequest) => (request as unknown as { awsLambda?: { event?: unknown } }).awsLambda?.event;
 
 export interface AppOptions {
   /** The service's logger (every request's lines carry its request id). */
@@ -98,7 +104,9 @@ function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {
   if (spec.auth === 'required' && !authentication) throw new Error(`${spec.method} ${spec.url} needs authentication, and the service gave none`);
   const onRequest: onRequestHookHandler[] = [];
   // First: a caller without credentials learns nothing of what the route would accept (401 before 400/415).
-  if (spec.auth === 'required') onRequest.push(async (request) => void callers.set(request, await authentication!.authenticate(request.headers)));
+  if (spec.auth === 'required') {
+    onRequest.push(async (request) => void callers.set(request, await authentication!.authenticate(request.headers, lambdaEvent(request))));
+  }
   // A body without a Content-Type would be guessed at (and parsed as JSON): refused before anything reads it.
   if (spec.schema.body) onRequest.push(requireContentType);
   app.route({

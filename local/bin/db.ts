@@ -1,7 +1,9 @@
 // npm run db: the embedded Postgres alone, in the foreground, for `sls offline start` / `sls invoke local` by hand (and
 // the program the stack runs as its postgres service). Ctrl-C / SIGTERM stop it (and remove an --ephemeral state dir).
 //
-//   npm run db -- [--state-dir DIR] [--data-dir DIR] [--port N] [--ephemeral] [--exit-with-parent]
+//   npm run db -- [--state-dir DIR] [--data-dir DIR] [--port N] [--ephemeral] [--exit-with-parent] [--tls-cert FILE --tls-key FILE]
+//
+// With a certificate and key the server also accepts TLS (the tests' run does: test/support/global-setup.ts).
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +23,8 @@ async function main() {
       port: { type: 'string' },
       ephemeral: { type: 'boolean', default: false },
       'exit-with-parent': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
   loadDotenv();
@@ -33,7 +37,15 @@ async function main() {
   }
   const dataDir = resolve(args['data-dir'] ?? join(stateDir, 'postgres'));
   const port = Number(args.port ?? settings.postgresPort) || (await freePort());
-  const started = await startEmbeddedPostgres({ dataDir, stateDir, port, onLog: (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`) });
+  const [certFile, keyFile] = [args['tls-cert'], args['tls-key']];
+  if (!certFile !== !keyFile) throw new Error('--tls-cert and --tls-key go together');
+  const started = await startEmbeddedPostgres({
+    dataDir,
+    stateDir,
+    port,
+    tls: certFile && keyFile ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
+    onLog: (line) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
+  });
   // One machine-readable line on stdout tells the parent where the server is (the URLs stay in the state file).
   announceReady({ stateDir, pid: started.state.pid, port });
   let stopping = false;

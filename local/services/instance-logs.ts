@@ -13,7 +13,11 @@ export interface InstanceLogs {
   filesKept: number;
 }
 
-type Write = (chunk: string | Uint8Array, encodingOrCallback?: BufferEncoding | ((err?: Error | null) => void), callback?: (err?: Error | null) => void) => boolean;
+type Write = (
+  chunk: string | Uint8Array,
+  encodingOrCallback?: BufferEncoding | ((err?: Error | null) => void),
+  callback?: (err?: Error | null) => void,
+) => boolean;
 
 /** Sends the JSON lines written to `stream` to `log` (whole lines, one write each: how Powertools and console write). */
 function divert(stream: NodeJS.WriteStream, log: RotatingLogFile): void {

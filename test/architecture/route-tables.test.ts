@@ -12,16 +12,19 @@ import type { RouteKey } from '../../layers/http/fallback';
 const ROOT = join(__dirname, '..', '..');
 const key = (r: RouteKey) => `${r.method} ${r.url}`;
 
-/** The route keys of a serverless.yml's httpApi events, in fastify syntax (/user/{user_id} → /user/:user_id), catch-alls left out. */
+type Event = { method: string; path: string };
+
+/**
+ * The route keys of a serverless.yml's events (REST `http` and HTTP API `httpApi`), in fastify syntax
+ * (/user/{user_id} → /user/:user_id); catch-alls (any method, a greedy path) left out.
+ */
 function templateRoutes(file: string): string[] {
-  const doc = parse(readFileSync(join(ROOT, file), 'utf8'), { merge: true }) as {
-    functions: Record<string, { events?: { httpApi?: { method: string; path: string } }[] }>;
-  };
+  const doc = parse(readFileSync(join(ROOT, file), 'utf8'), { merge: true }) as { functions: Record<string, { events?: { http?: Event; httpApi?: Event }[] }> };
   return Object.values(doc.functions)
     .flatMap((fn) => fn.events ?? [])
-    .map((event) => event.httpApi)
-    .filter((api): api is { method: string; path: string } => api !== undefined && api.method !== '*' && !api.path.includes('+}'))
-    .map((api) => `${api.method} ${api.path.replace(/\{(\w+)\}/g, ':$1')}`);
+    .map((event) => event.http ?? event.httpApi)
+    .filter((api): api is Event => api !== undefined && !['*', 'any'].includes(api.method.toLowerCase()) && !api.path.includes('+}'))
+    .map((api) => `${api.method.toUpperCase()} ${api.path.replace(/\{(\w+)\}/g, ':$1')}`);
 }
 
 describe('the route tables', () => {

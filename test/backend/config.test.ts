@@ -15,9 +15,19 @@ import { captureLogs, invoke } from '../support/lambda';
 type Handler = Parameters<typeof invoke>[0];
 
 const SECRET = 'x'.repeat(40);
-const PROD_URLS = { DATABASE_URL: 'postgres://app_user:pw@db.example:5432/app_db', WEATHER_SERVICE_URL: 'https://weather.internal' };
-const backend = (env: NodeJS.ProcessEnv) => BACKEND_SETTINGS.read(env, LOCAL_DEFAULTS);
-const weather = (env: NodeJS.ProcessEnv) => WEATHER_SETTINGS.read(env, LOCAL_DEFAULTS);
+const PROD_URLS = { DATABASE_URL: 'postgres://app_user:pw@db.example:5432/app_db?sslmode=verify-full', WEATHER_SERVICE_URL: 'https://weather.internal' };
+const PROD_WEATHER_URL = 'postgres://w:pw@db.example/weather_db?sslmode=verify-full';
+/** The run's Postgres, over TLS verified against the run's CA (test/support/test-ca.ts): what a deployed stage accepts. */
+const verifiedTls = (url: string) => `${url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(process.env.TEST_POSTGRES_CA ?? '')}`;
+/** What a deployed function gets from the Lambda runtime: the role credentials the weather proxy signs with. */
+const RUNTIME = {
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  AWS_REGION: 'eu-west-1',
+  WEATHER_BACKEND_ROLE_ARN: 'arn:aws:iam::123456789012:role/app',
+};
+const backend = (env: NodeJS.ProcessEnv) => BACKEND_SETTINGS.read({ ...RUNTIME, ...env }, LOCAL_DEFAULTS);
+const weather = (env: NodeJS.ProcessEnv) => WEATHER_SETTINGS.read({ ...RUNTIME, ...env }, LOCAL_DEFAULTS);
 
 describe('configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
@@ -30,10 +40,10 @@ describe('configuration', () => {
   });
 
   test('the weather service needs no JWT_SECRET on stage prod', () => {
-    const s = weather({ STAGE: 'prod', LOCAL_STATE_DIR: dir, WEATHER_DATABASE_URL: 'postgres://w:pw@db.example/weather_db', WEATHER_SERVICE_TOKEN: SECRET });
+    const s = weather({ STAGE: 'prod', LOCAL_STATE_DIR: dir, WEATHER_DATABASE_URL: PROD_WEATHER_URL });
     expect(s).toMatchObject({ openWeatherBaseUrl: 'https://api.openweathermap.org', weatherCacheTtlSeconds: 600, dbPoolMax: 2 });
     expect(s).not.toHaveProperty('jwtSecret');
-    expect(s.weatherDatabaseUrl).toBe('postgres://w:pw@db.example/weather_db');
+    expect(s.weatherDatabaseUrl).toBe(PROD_WEATHER_URL);
   });
 
   test('each function reads only what it uses: the health check no key, docs and the fallback no database', () => {
@@ -125,6 +135,90 @@ describe('configuration', () => {
   });
 });
 
+describe('TLS to Postgres outside stage local', () => {
+  const backendUrl = (url: string) => () => backend({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS, DATABASE_URL: url });
+  const weatherUrl = (url: string) => () => weather({ STAGE: 'prod', WEATHER_DATABASE_URL: url });
+  const at = (query: string) => `postgres://app_user:pw@db.example:5432/app_db${query}`;
+
+  test.each([
+    ['no sslmode', '', /without sslmode the connection is not encrypted/],
+    ['sslmode=disable', '?sslmode=disable', /connects without TLS/],
+    ['sslmode=allow', '?sslmode=allow', /connects without TLS/],
+    ['sslmode=no-verify', '?sslmode=no-verify', /accepts any certificate/],
+    ['sslmode=prefer', '?sslmode=prefer', /falls back to no TLS in libpq/],
+    ['sslmode=require', '?sslmode=require', /checks no certificate in libpq \(pg treats it as verify-full only with a warning/],
+    ['sslmode=verify-ca', '?sslmode=verify-ca', /checks no server name in libpq/],
+    ['verify-full, then disable (pg takes the last)', '?sslmode=verify-full&sslmode=disable', /more than once/],
+    ['an unknown mode', '?sslmode=verify-everything', /is not an sslmode/],
+  ])('%s is refused for both services, naming the variable and why', (_, query, why) => {
+    for (const [read, name] of [
+      [backendUrl(at(query)), 'DATABASE_URL'],
+      [weatherUrl(at(query)), 'WEATHER_DATABASE_URL'],
+    ] as const) {
+      expect(read).toThrow(ConfigError);
+      expect(read).toThrow(new RegExp(`^${name} must ask for sslmode=verify-full outside stage local: `));
+      expect(read).toThrow(why);
+      expect(read).not.toThrow(/pw/); // the URL's password is never part of the message
+    }
+  });
+
+  test('sslmode=verify-full is taken (with a CA file or without); stage local takes any URL as given', () => {
+    expect(backendUrl(at('?sslmode=verify-full'))().databaseUrl).toBe(at('?sslmode=verify-full'));
+    expect(weatherUrl(at('?sslrootcert=/ca.pem&sslmode=verify-full'))().weatherDatabaseUrl).toBe(at('?sslrootcert=/ca.pem&sslmode=verify-full'));
+    expect(backend({ STAGE: 'local', JWT_SECRET: SECRET, DATABASE_URL: at('') }).databaseUrl).toBe(at(''));
+  });
+});
+
+describe('a backend deployed with a database URL that does not verify TLS', () => {
+  const saved = { ...process.env };
+  let health: Handler;
+  const stateDir = mkdtempSync(join(tmpdir(), 'cfg-tls-'));
+
+  beforeAll(() => {
+    jest.isolateModules(() => {
+      Object.assign(process.env, {
+        STAGE: 'prod',
+        LOCAL_STATE_DIR: stateDir,
+        JWT_SECRET: SECRET,
+        ...PROD_URLS,
+        DATABASE_URL: 'postgres://app_user:pw@db.example/app_db?sslmode=require',
+      });
+      health = require('../../functions/health/check').handler;
+    });
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('answers 503 problem+json and logs one line naming DATABASE_URL (and no password)', async () => {
+    const logs = captureLogs();
+    const errors: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string) => errors.push(String(chunk)) > 0) as typeof process.stderr.write);
+    const answers = [];
+    try {
+      answers.push(await invoke(health, { method: 'GET', path: '/health-check' }), await invoke(health, { method: 'GET', path: '/health-check' }));
+    } finally {
+      spy.mockRestore();
+      logs.restore();
+    }
+    for (const res of answers) {
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json.detail).toMatch(/not configured/);
+    }
+    const output = [...logs.raw, ...errors].join('');
+    const naming = output.split('\n').filter((line) => line.includes('"DATABASE_URL"'));
+    expect(naming).toHaveLength(1);
+    expect(JSON.parse(naming[0])).toMatchObject({
+      level: 'ERROR',
+      message: 'the service is not configured',
+      reason: expect.stringMatching(/sslmode=verify-full/),
+    });
+    expect(output).not.toContain(':pw@');
+  });
+});
+
 describe('a backend deployed without JWT_SECRET', () => {
   // Only the functions that read it fail: the health check needs the database, not the key.
   const saved = { ...process.env };
@@ -185,7 +279,7 @@ describe('the weather service deployed with only its own settings', () => {
     const weatherUrl = readEmbeddedState()?.weatherUrl;
     if (!weatherUrl) throw new Error('the embedded Postgres of the test run is not running');
     jest.isolateModules(() => {
-      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: weatherUrl });
+      Object.assign(process.env, { STAGE: 'prod', LOCAL_STATE_DIR: stateDir, WEATHER_DATABASE_URL: verifiedTls(weatherUrl) });
       delete process.env.JWT_SECRET;
       health = require('../../functions/weather/health').handler;
     });

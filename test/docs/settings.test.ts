@@ -34,8 +34,10 @@ function expectedForms(spec: SettingSpec, custom: Record<string, unknown>): (val
   const name = spec.variable;
   if (spec.packagedAs !== undefined) return (value) => value === spec.packagedAs;
   const { defaults } = spec;
-  // Required outside local: the environment wins, empty on stage local, else a deploy-time source (SSM, a stack output).
-  const secretForm = new RegExp(`^\\$\\{env:${name}, self:custom\\.unset\\.\\$\\{sls:stage\\}, (ssm:/weather-users/\\$\\{sls:stage\\}/[a-z-]+|cf:.+)\\}$`);
+  // Required outside local: the environment wins, empty on stage local, else a deploy-time source (SSM, a stack's export).
+  const secretForm = new RegExp(
+    `^\\$\\{env:${name}, self:custom\\.unset\\.\\$\\{sls:stage\\}, (ssm:/weather-users/\\$\\{sls:stage\\}/[a-z-]+|cf:.+|self:custom\\.\\w+)\\}$`,
+  );
   if ('derivedFrom' in defaults) return (value) => value === `\${env:${name}, ''}`;
   if (isRequired(defaults.deployed) || (spec.secret && !isProvided(defaults.local)))
     return (value) => secretForm.test(value) || value === `\${env:${name}, ''}`;

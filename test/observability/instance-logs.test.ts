@@ -32,7 +32,10 @@ test('JSON lines of both streams go to the file, once each and in order; other o
     process.stderr.write('a plain warning\\n');
   `;
   const { stdout, stderr } = await asInstance(script, file);
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
+  const lines = readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   expect(lines.filter((l) => l.level === 'INFO').map((l) => l.n)).toEqual(Array.from({ length: 500 }, (_, i) => i));
   expect(lines.filter((l) => l.level === 'ERROR')).toEqual([{ level: 'ERROR', message: 'to stderr' }]);
   expect(stdout).toBe('Server ready: http://localhost:3000 🚀\n');

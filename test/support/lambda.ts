@@ -15,6 +15,8 @@ export interface Call {
   binaryBody?: Buffer;
   form?: Record<string, string>;
   pathParameters?: Record<string, string>;
+  /** requestContext.authorizer: what API Gateway verified (e.g. `{ iam: { userArn, accountId } }` on an AWS_IAM route) */
+  authorizer?: Record<string, unknown>;
 }
 
 export interface Answer {
@@ -49,6 +51,7 @@ export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
     body,
     isBase64Encoded: call.binaryBody !== undefined,
     requestContext: {
+      ...(call.authorizer ? { authorizer: call.authorizer as never } : {}),
       accountId: 'offline',
       apiId: 'test',
       domainName: 'localhost',

@@ -4,14 +4,16 @@
 //   tsx test/deployed/support/cold-start.ts [--runs N] [--backend-dir DIR --weather-dir DIR]
 //
 // Without package dirs both services are packaged for stage ci, pointing at no database (port 9 refuses at
-// once), so a first request costs what the code costs. Prints one JSON object per function.
+// once), so a first request costs what the code costs. As deployed, the URLs ask for sslmode=verify-full and the
+// functions load a CA file (NODE_EXTRA_CA_CERTS, here a throw-away one). Prints one JSON object per function.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FunctionContainer } from './function-container';
 import { node22 } from './node22';
+import { makeTestCertificates } from '../../support/test-ca';
 import { packageService, readTemplate, ROOT, type DeployedFunction, type DeployedRoute } from './package-services';
 
 export interface ColdStartResult {
@@ -25,11 +27,34 @@ export interface ColdStartResult {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** A v2 event for the function's first route, without credentials: every function answers it without a database. */
+/** An event for the function's first route (payload 1.0 for a REST API), without credentials: every function answers it without a database. */
 export function firstRouteEvent(routes: DeployedRoute[], fn: DeployedFunction) {
   const route = routes.find((r) => r.target === fn.alias);
   const method = !route || route.method === '*' || route.method === 'ANY' ? 'GET' : route.method;
   const path = (route?.path ?? '/').replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000').replace('{proxy+}', 'cold');
+  const headers = { host: 'cold-start', 'content-type': 'application/json', 'x-request-id': 'cold-start' };
+  const body = method === 'POST' ? '{}' : null;
+  if (route?.api === 'rest') {
+    const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+    const requestContext = {
+      httpMethod: method,
+      path: `/ci${path}`,
+      resourcePath: route.path,
+      stage: 'ci',
+      requestId: 'cold-start',
+      requestTimeEpoch: Date.now(),
+    };
+    return {
+      resource: route.path,
+      path,
+      httpMethod: method,
+      headers,
+      multiValueHeaders,
+      requestContext: { ...requestContext, identity: { sourceIp: '127.0.0.1' } },
+      body,
+      isBase64Encoded: false,
+    };
+  }
   return {
     version: '2.0',
     routeKey: route ? `${route.method} ${route.path}` : '$default',
@@ -82,17 +107,25 @@ export async function measureColdStarts(functions: DeployedFunction[], routes: D
   return results;
 }
 
-/** Both services packaged for stage ci with every secret set, pointing at no database (port 9 refuses at once). */
+/**
+ * Both services packaged for stage ci with every secret set, pointing at no database (port 9 refuses at once); the
+ * CA file they load is written into `out` (it must outlive the packaging: the functions read it at each start).
+ */
 export async function packagedServices(out: string) {
-  const nowhere = 'postgres://cold:start@127.0.0.1:9/none';
-  const secret = randomBytes(32).toString('base64url');
+  const nowhere = 'postgres://cold:start@127.0.0.1:9/none?sslmode=verify-full';
+  const certificates = makeTestCertificates();
+  const caFile = join(out, 'ca.crt');
+  mkdirSync(out, { recursive: true });
+  copyFileSync(certificates.caFile, caFile);
+  chmodSync(out, 0o755);
+  certificates.remove();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    JWT_SECRET: secret,
-    WEATHER_SERVICE_TOKEN: secret,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
     WEATHER_SERVICE_URL: 'http://127.0.0.1:9',
     OPENWEATHER_API_KEY: 'cold-start',
     OPENWEATHER_BASE_URL: 'http://127.0.0.1:9',
+    NODE_EXTRA_CA_CERTS: caFile,
   };
   delete env.LOCAL_STATE_DIR;
   return Promise.all([

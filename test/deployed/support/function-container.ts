@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { DeployedFunction } from './package-services';
+import { ACCOUNT_ID, REGION, type DeployedFunction } from './package-services';
+import { fakeCredential, type AwsCredential } from './sigv4';
 import { unpackZip } from './zip-files';
 
 /** uid/gid of `nobody`: the function cannot write its own code (we run as root here). */
@@ -38,8 +39,19 @@ interface Pending {
 export type InvocationResult = { ok: true; payload: unknown } | { ok: false; error: { errorType: string; errorMessage: string } };
 
 /** The variables the Lambda runtime itself sets (documented in docs/deploying.md); they win over the template's. */
-export function runtimeEnvironment(fn: DeployedFunction, taskRoot: string, runtimeDir: string, runtimeApi: string, nodeBinary: string): Record<string, string> {
+export function runtimeEnvironment(
+  fn: DeployedFunction,
+  taskRoot: string,
+  runtimeDir: string,
+  runtimeApi: string,
+  nodeBinary: string,
+  credential: AwsCredential,
+): Record<string, string> {
   return {
+    // The function's role, as temporary credentials (fake ones: nothing here may call AWS).
+    AWS_ACCESS_KEY_ID: credential.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
+    AWS_SESSION_TOKEN: credential.sessionToken,
     AWS_LAMBDA_FUNCTION_NAME: fn.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
@@ -47,8 +59,8 @@ export function runtimeEnvironment(fn: DeployedFunction, taskRoot: string, runti
     AWS_LAMBDA_LOG_STREAM_NAME: `2026/01/01/[$LATEST]${randomUUID().replace(/-/g, '')}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_LAMBDA_RUNTIME_API: runtimeApi,
-    AWS_REGION: 'eu-west-1',
-    AWS_DEFAULT_REGION: 'eu-west-1',
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
     AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     LAMBDA_TASK_ROOT: taskRoot,
     LAMBDA_RUNTIME_DIR: runtimeDir,
@@ -62,6 +74,8 @@ export function runtimeEnvironment(fn: DeployedFunction, taskRoot: string, runti
 
 export class FunctionContainer {
   readonly logs: LogLine[] = [];
+  /** The credentials of this container's role session (each container is one session of its service's role). */
+  readonly credential = fakeCredential();
   coldStart?: ColdStart;
   private server?: Server;
   private child?: ChildProcess;
@@ -109,7 +123,7 @@ export class FunctionContainer {
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     const { port } = this.server.address() as AddressInfo;
-    const env = { ...this.fn.environment, ...runtimeEnvironment(this.fn, this.taskRoot, runtimeDir, `127.0.0.1:${port}`, this.nodeBinary) };
+    const env = { ...this.fn.environment, ...runtimeEnvironment(this.fn, this.taskRoot, runtimeDir, `127.0.0.1:${port}`, this.nodeBinary, this.credential) };
     const asNobody = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
     this.spawnedAt = performance.now();
     this.child = spawn(this.nodeBinary, [join(runtimeDir, 'bootstrap.js')], { cwd: this.taskRoot, env, stdio: ['ignore', 'pipe', 'pipe'], ...asNobody });
@@ -138,7 +152,7 @@ export class FunctionContainer {
       'content-type': 'application/json',
       'lambda-runtime-aws-request-id': pending.id,
       'lambda-runtime-deadline-ms': String(Date.now() + this.fn.timeoutSeconds * 1000),
-      'lambda-runtime-invoked-function-arn': `arn:aws:lambda:eu-west-1:000000000000:function:${this.fn.name}`,
+      'lambda-runtime-invoked-function-arn': `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${this.fn.name}`,
     });
     res.end(JSON.stringify(pending.event));
   }
