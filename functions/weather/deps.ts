@@ -4,6 +4,7 @@ import { configProblem, settingsOnce, type ConfigError } from '../../layers/conf
 import { databaseUnavailableProblem, probeDatabase } from '../../layers/db/availability';
 import { database } from '../../layers/db/pool';
 import type { AppOptions } from '../../layers/http/app';
+import { haproxyEdge } from '../../layers/http/client-address';
 import { lambda as lambdaHandler } from '../../layers/http/lambda';
 import { baseLogger } from '../../layers/http/logger';
 import type { AnyRoute } from '../../layers/http/route';
@@ -26,11 +27,12 @@ export const weatherDatabase = () => database(settings().weatherDatabaseUrl(), s
 
 export const probeWeatherDatabase = () => probeDatabase(weatherDatabase(), settings().healthProbeTimeoutMs);
 
-/** What every weather app is built with: its error registry, the service credential (only the backend may call it), 503 while misconfigured. */
+/** What every weather app is built with: its error registry, the service credential (only the backend may call it), 503 while misconfigured, the edge it must be reached through. */
 export const weatherAppOptions: AppOptions = {
   errors: [databaseUnavailableProblem, configProblem],
   authentication: serviceCredential(serviceToken),
   precondition: () => void settings(),
+  edge: () => haproxyEdge(settings().edgeProofSecret),
 };
 
 /** The weather service's Lambda handler for these routes. */

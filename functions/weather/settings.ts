@@ -28,6 +28,8 @@ export function readWeatherSettings(env: Env = process.env) {
     openWeatherCallsPerMinute: integer(env, 'OPENWEATHER_CALLS_PER_MINUTE', 50, 1, 10_000),
     /** Provider calls in flight per process; further refreshes wait briefly, then get stale or 503. */
     weatherMaxConcurrentRefreshes: integer(env, 'WEATHER_MAX_CONCURRENT_REFRESHES', 4, 1, 100),
+    /** Set by the local runner only: every request must carry it in X-Edge-Proof (HAProxy adds it), else 403. */
+    edgeProofSecret: env.EDGE_PROOF_SECRET ? secret(env, 'EDGE_PROOF_SECRET', { minBytes: 32, stage }) : undefined,
     /** The credential only the backend has (X-Service-Token); read on first use, so /health-check never needs it. */
     weatherServiceToken: () =>
       secret(env, 'WEATHER_SERVICE_TOKEN', { minBytes: 32, stage, generate: local ? () => localSecret(env, 'weather-service-token') : undefined }),

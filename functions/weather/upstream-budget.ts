@@ -1,4 +1,5 @@
 // The provider-call budget per rolling minute, shared by every instance through weather_db (see its migration).
+import { withParameters } from '../../layers/db/pool';
 import { settings, weatherDatabase } from './deps';
 
 export type BudgetClaim = { granted: true } | { granted: false; retryAfterSeconds: number };
@@ -28,9 +29,9 @@ export async function claimUpstreamCall(): Promise<BudgetClaim> {
   const limit = settings().openWeatherCallsPerMinute;
   const db = weatherDatabase();
   if (seededFor !== limit) {
-    await db.none(SEED, [limit]);
+    await db.none(withParameters(SEED, [limit]));
     seededFor = limit;
   }
-  const row = await db.one<{ slot: number | null; retry_after: number | null }>(CLAIM, [limit]);
+  const row = await db.one<{ slot: number | null; retry_after: number | null }>(withParameters(CLAIM, [limit]));
   return row.slot !== null ? { granted: true } : { granted: false, retryAfterSeconds: row.retry_after ?? 1 };
 }
