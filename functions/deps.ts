@@ -37,7 +37,11 @@ export const users = usersStore(appDatabase);
 
 /** DEVICE_TOKEN_SECRET, read on first use (only POST /token needs it); a missing or short one is logged once and answered 503. */
 export const deviceTokenSecret = settingsOnce(() => settings().deviceTokenSecret(), notConfigured);
-export const deviceTokens = deviceTokensSignedWith(() => ({ secret: deviceTokenSecret(), ttlSeconds: settings().deviceTokenTtlSeconds, issuer: settings().jwtIssuer }));
+export const deviceTokens = deviceTokensSignedWith(() => ({
+  secret: deviceTokenSecret(),
+  ttlSeconds: settings().deviceTokenTtlSeconds,
+  issuer: settings().jwtIssuer,
+}));
 
 /** The three counters of failed logins and the trust of device tokens (layers/auth/login-throttle.ts), kept in app_db. */
 export const loginThrottle = loginThrottleOver(loginCounterStore(appDatabase), () => {

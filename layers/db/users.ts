@@ -30,7 +30,9 @@ export function usersStore(db: () => Database) {
     async create(username: string, passwordHash: string): Promise<PublicUser> {
       try {
         // The hash is a bind parameter: a failed or cancelled INSERT is logged by Postgres without it.
-        return await db().one<PublicUser>(withParameters(`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING ${PUBLIC}`, [username, passwordHash]));
+        return await db().one<PublicUser>(
+          withParameters(`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING ${PUBLIC}`, [username, passwordHash]),
+        );
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new UsernameTaken(username);
         throw err;
