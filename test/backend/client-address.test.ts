@@ -38,7 +38,13 @@ const ROUTES: Array<[string, Handler, Call]> = [
 
 describe('with an edge proof configured', () => {
   test.each(ROUTES)('%s without the proof is 403 problem+json "requests must come through the edge"', async (_, handler, call) => {
-    for (const headers of [{}, { 'x-edge-proof': 'a guess' }, { 'x-edge-proof': `${EDGE_PROOF},${EDGE_PROOF}` }, { 'x-forwarded-for': '127.0.0.1' }]) {
+    const refused: Record<string, string>[] = [
+      {},
+      { 'x-edge-proof': 'a guess' },
+      { 'x-edge-proof': `${EDGE_PROOF},${EDGE_PROOF}` },
+      { 'x-forwarded-for': '127.0.0.1' },
+    ];
+    for (const headers of refused) {
       const res = await invoke(handler, { ...call, headers: { ...call.headers, ...headers } });
       expect(`${res.status} ${res.headers['content-type']}`).toBe('403 application/problem+json');
       expect(res.json).toMatchObject({ status: 403, title: 'Forbidden', detail: 'requests must come through the edge' });

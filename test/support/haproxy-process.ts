@@ -11,6 +11,8 @@ export interface HaproxyProcess {
   port: number;
   /** the stats frontend's port (/stats, /metrics) */
   statsPort: number;
+  /** the loopback frontend in front of the weather service's instances (WEATHER_1/2_ADDRESS) */
+  weatherPort: number;
   /** the last 4000 characters HAProxy wrote to stderr */
   stderr(): string;
   /** SIGTERM by its pid, and waits for it to exit (nothing when it already has) */
@@ -25,12 +27,14 @@ export async function spawnHaproxy(
 ): Promise<HaproxyProcess> {
   const port = await freePort();
   const statsPort = await freePort();
+  const weatherPort = await freePort();
   const child = spawn('haproxy', ['-db', '-f', join(ROOT, 'haproxy.cfg')], {
     env: {
       ...process.env,
       HAPROXY_ADDRESS: '127.0.0.1',
       PORT: String(port),
       STATS_PORT: String(statsPort),
+      WEATHER_PORT: String(weatherPort),
       BACKEND_1_ADDRESS: backends[0],
       BACKEND_2_ADDRESS: backends[1],
       ...env,
@@ -44,6 +48,7 @@ export async function spawnHaproxy(
     child,
     port,
     statsPort,
+    weatherPort,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || !child.pid) return;
