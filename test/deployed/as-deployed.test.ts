@@ -101,8 +101,11 @@ describe('packaged for a non-local stage', () => {
         expect(fn.environment.LOCAL_STATE_DIR ?? '').toBe('');
         expect(fn.environment.NODE_OPTIONS ?? '').not.toMatch(/source-maps/);
         expect(fn.environment.DB_POOL_MAX).toBe('2');
-        // The credential only where a weather request is made or checked.
+        // The credential only where a weather request is made or checked, the device token key only where logins are.
         expect(fn.environment.WEATHER_SERVICE_TOKEN).toBe(fn.alias === 'weather' ? stack.secrets.serviceToken : undefined);
+        expect(fn.environment.DEVICE_TOKEN_SECRET).toBe(fn.alias === 'token' ? stack.secrets.deviceTokenSecret : undefined);
+        // The edge proof is the local runner's: deployed, the address is API Gateway's sourceIp.
+        expect(fn.environment.EDGE_PROOF_SECRET ?? '').toBe('');
       }
     }
     const backend = stack.packages.backend.functions.find((f) => f.alias === 'token')!;
@@ -190,6 +193,16 @@ describe('the backend, every row of the HTTP API', () => {
     expect(issued.status).toBe(200);
     expect(issued.json).toMatchObject({ token_type: 'bearer', access_token: expect.any(String), expires_in: expect.any(Number) });
     token = issued.json.access_token;
+    // The device token, as a field and as its cookie (payload 2.0 `cookies`), signed with the token function's own key.
+    expect(issued.headers.getSetCookie()).toEqual([
+      expect.stringMatching(/^device_token=[\w-]+\.[\w-]+\.[\w-]+; Max-Age=2592000; Path=\/token; Secure; HttpOnly; SameSite=Strict$/),
+    ]);
+    expect(issued.headers.getSetCookie()[0]).toContain(issued.json.device_token);
+    const again = await api('POST', '/token', {
+      ...form({ username, password }),
+      headers: { ...form({}).headers, cookie: `device_token=${issued.json.device_token}` },
+    });
+    expect(again.status).toBe(200);
     const refused = await api('POST', '/token', form({ username, password: `${password}x` }));
     expectProblem(refused, 401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -262,7 +275,15 @@ describe('logs, as CloudWatch would receive them', () => {
   test('every line every function wrote is one JSON object, and none carries a secret', () => {
     const lines = stack.logs();
     expect(lines.length).toBeGreaterThan(0);
-    const secrets = [stack.secrets.jwtSecret, stack.secrets.serviceToken, standIn.apiKey, password, token, ...databasePasswords];
+    const secrets = [
+      stack.secrets.jwtSecret,
+      stack.secrets.serviceToken,
+      stack.secrets.deviceTokenSecret,
+      standIn.apiKey,
+      password,
+      token,
+      ...databasePasswords,
+    ];
     expect(token).not.toBe('');
     const notJson = lines.filter((line) => {
       try {

@@ -24,7 +24,7 @@ export interface DeployedStack {
   packages: { backend: PackagedService; weather: PackagedService };
   containers: FunctionContainer[];
   /** every secret handed to the services (none may appear in a log) */
-  secrets: { jwtSecret: string; serviceToken: string };
+  secrets: { jwtSecret: string; serviceToken: string; deviceTokenSecret: string };
   logs(): LogLine[];
   stop(): Promise<void>;
 }
@@ -64,7 +64,11 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
   };
   try {
     await Promise.all([backend.listen(), weather.listen()]);
-    const secrets = { jwtSecret: randomBytes(48).toString('base64url'), serviceToken: randomBytes(32).toString('base64url') };
+    const secrets = {
+      jwtSecret: randomBytes(48).toString('base64url'),
+      serviceToken: randomBytes(32).toString('base64url'),
+      deviceTokenSecret: randomBytes(48).toString('base64url'),
+    };
     const [backendPackage, weatherPackage] = await Promise.all([
       packageService(
         ROOT,
@@ -73,8 +77,11 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
         packagingEnv({
           DATABASE_URL: settings.databaseUrl,
           JWT_SECRET: secrets.jwtSecret,
+          DEVICE_TOKEN_SECRET: secrets.deviceTokenSecret,
           WEATHER_SERVICE_TOKEN: secrets.serviceToken,
           WEATHER_SERVICE_URL: weather.url,
+          // The local runner's setting in this shell must not make it into a deployed template.
+          EDGE_PROOF_SECRET: 'a secret of the shell that packages, never deployed',
         }),
       ),
       packageService(
