@@ -25,7 +25,7 @@ export const token = route({
   url: '/token',
   summary: 'Get an access token (OAuth2 password flow)',
   description:
-    'Send `username` and `password` as application/x-www-form-urlencoded (or JSON). Failed logins slow down further tries (429 with Retry-After): from the same address, and at the same account from clients without a device token (docs/security.md).',
+    'Send `username` and `password` as application/x-www-form-urlencoded (or JSON). Failed logins slow further tries down (429 with Retry-After): from the same address, and at the account for clients without its device token. A successful answer carries a device token, also as a cookie: send it back with later logins.',
   tags: ['auth'],
   auth: 'none',
   forms: true,

@@ -69,6 +69,16 @@ describe('configuration', () => {
     expect(() => readWeatherSettings({ WEATHER_CACHE_TTL_SECONDS: '-1' })).toThrow(/WEATHER_CACHE_TTL_SECONDS/);
     expect(() => readBackendSettings({ JWT_SECRET: SECRET, BCRYPT_QUEUE_TIMEOUT_MS: '0' })).toThrow(/BCRYPT_QUEUE_TIMEOUT_MS/);
     expect(() => readBackendSettings({ JWT_SECRET: SECRET, LOGIN_THROTTLE_FAILURES: '0' })).toThrow(/LOGIN_THROTTLE_FAILURES/);
+    expect(() => readBackendSettings({ JWT_SECRET: SECRET, LOGIN_ACCOUNT_MAX_FAILURES: 'many' })).toThrow(/LOGIN_ACCOUNT_MAX_FAILURES/);
+  });
+
+  test('refuses a short edge proof or device token key without printing it; the device token key is read on first use', () => {
+    expect(() => readBackendSettings({ JWT_SECRET: SECRET, EDGE_PROOF_SECRET: 'short-proof' })).toThrow(/^EDGE_PROOF_SECRET must be at least 32 bytes long$/);
+    expect(() => readWeatherSettings({ EDGE_PROOF_SECRET: 'short-proof' })).toThrow(/^EDGE_PROOF_SECRET must be at least 32 bytes long$/);
+    const deployed = readBackendSettings({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS, DEVICE_TOKEN_SECRET: 'short-key' });
+    expect(() => deployed.deviceTokenSecret()).toThrow(/^DEVICE_TOKEN_SECRET must be at least 32 bytes long$/);
+    expect(() => readBackendSettings({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS }).deviceTokenSecret()).toThrow(/DEVICE_TOKEN_SECRET must be set/);
+    expect(readBackendSettings({ STAGE: 'local', LOCAL_STATE_DIR: dir }).deviceTokenSecret()).toBe(readFileSync(join(dir, 'device-token-secret'), 'utf8'));
   });
 
   test('refuses a short JWT secret without printing it', () => {
@@ -85,8 +95,17 @@ describe('configuration', () => {
       bcryptQueueMax: 64,
       bcryptQueueTimeoutMs: 2000,
       loginThrottleFailures: 5,
+      loginThrottleAddressFailures: 30,
       loginThrottleWindowSeconds: 900,
       loginThrottleDelaySeconds: 30,
+      loginThrottleMaxDelaySeconds: 900,
+      loginAccountSlowdownFailures: 20,
+      loginAccountSlowdownDelaySeconds: 180,
+      loginAccountMaxFailures: 100,
+      loginAccountWindowSeconds: 86_400,
+      deviceTokenTtlSeconds: 30 * 86_400,
+      deviceTokenMaxFailures: 10,
+      edgeProofSecret: undefined,
     });
     expect(readBackendSettings({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS }).dbPoolMax).toBe(2);
   });
