@@ -33,7 +33,7 @@ export function readBackendSettings(env: Env = process.env) {
     // ... both counted until a window without failures, from their threshold on with a wait doubling up to its cap ...
     loginThrottleWindowSeconds: integer(env, 'LOGIN_THROTTLE_WINDOW_SECONDS', 900, 1, 86_400),
     loginThrottleDelaySeconds: integer(env, 'LOGIN_THROTTLE_DELAY_SECONDS', 30, 1, 3600),
-    loginThrottleMaxDelaySeconds: integer(env, 'LOGIN_THROTTLE_MAX_DELAY_SECONDS', 900, 1, 86_400),
+    loginThrottleMaxDelaySeconds: integer(env, 'LOGIN_THROTTLE_MAX_DELAY_SECONDS', 900, integer(env, 'LOGIN_THROTTLE_DELAY_SECONDS', 30, 1, 3600), 86_400),
     // ... and per account, for clients without a device token: slowed past the first number, refused at the second.
     loginAccountSlowdownFailures: integer(env, 'LOGIN_ACCOUNT_SLOWDOWN_FAILURES', 20, 1, 1_000_000),
     loginAccountSlowdownDelaySeconds: integer(env, 'LOGIN_ACCOUNT_SLOWDOWN_DELAY_SECONDS', 180, 1, 86_400),

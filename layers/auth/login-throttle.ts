@@ -100,7 +100,7 @@ export function loginThrottle(store: LoginCounters, settings: () => LoginThrottl
     const slowing = (delayFrom: number): CounterRule => ({
       delayFrom,
       firstDelaySeconds: s.delaySeconds,
-      maxDelaySeconds: s.maxDelaySeconds,
+      maxDelaySeconds: Math.max(s.maxDelaySeconds, s.delaySeconds),
       windowSeconds: s.windowSeconds,
     });
     const account = accountOf(attempt);

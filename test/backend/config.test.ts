@@ -70,6 +70,9 @@ describe('configuration', () => {
     expect(() => readBackendSettings({ JWT_SECRET: SECRET, BCRYPT_QUEUE_TIMEOUT_MS: '0' })).toThrow(/BCRYPT_QUEUE_TIMEOUT_MS/);
     expect(() => readBackendSettings({ JWT_SECRET: SECRET, LOGIN_THROTTLE_FAILURES: '0' })).toThrow(/LOGIN_THROTTLE_FAILURES/);
     expect(() => readBackendSettings({ JWT_SECRET: SECRET, LOGIN_ACCOUNT_MAX_FAILURES: 'many' })).toThrow(/LOGIN_ACCOUNT_MAX_FAILURES/);
+    // The cap of the growing wait is never below its first step.
+    const capped = { JWT_SECRET: SECRET, LOGIN_THROTTLE_DELAY_SECONDS: '60', LOGIN_THROTTLE_MAX_DELAY_SECONDS: '30' };
+    expect(() => readBackendSettings(capped)).toThrow(/LOGIN_THROTTLE_MAX_DELAY_SECONDS must be an integer between 60 and 86400/);
   });
 
   test('refuses a short edge proof or device token key without printing it; the device token key is read on first use', () => {
