@@ -43,7 +43,7 @@ export const token = route({
       log.event('loginFailed', { username: named, reason: 'throttled' });
       throw refusal;
     }
-    const valid = await passwords.verify(body.password, user?.password_hash);
+    const valid = await attempt.check(() => passwords.verify(body.password, user?.password_hash));
     if (!user || !valid) {
       await attempt.failed();
       log.event('loginFailed', { username: named, reason: user ? 'wrong_password' : 'unknown_user' });

@@ -31,6 +31,7 @@ export interface Wait {
 export interface LoginCounters {
   admit(counters: readonly Counter[]): Promise<Wait | undefined>;
   claim(counter: Counter, ceiling: number): Promise<Wait | undefined>;
+  release(counters: readonly Counter[]): Promise<void>;
   recordFailure(counters: readonly Counter[]): Promise<void>;
   forget(counters: readonly Counter[]): Promise<void>;
 }
@@ -71,7 +72,7 @@ export interface LoginTry {
 
 /** A /48 holds 65,536 /64s: its counters allow this many times what one /64's do. */
 const NETWORK_FACTOR = 4;
-/** Names without an account are counted in this many buckets, so their rows stay bounded (2^16). */
+/** Names without an account are counted in buckets, the first 4 hex digits of a keyed digest: 65,536 rows at most. */
 const UNKNOWN_NAME_BUCKETS_HEX_DIGITS = 4;
 
 const DETAILS: Record<string, string> = {
@@ -86,63 +87,75 @@ function refusal(wait: Wait): HttpProblem {
   return new HttpProblem(429, `${DETAILS[wait.scope] ?? 'too many failed logins'}, try again in ${wait.seconds} s`, { 'retry-after': String(wait.seconds) });
 }
 
+/** Whose account a try is for: its id, or for a name without one a keyed digest bucket (never the name itself). */
+function accountOf({ userId, username }: LoginTry, secret: string): string {
+  if (userId) return `user:${userId}`;
+  const digest = createHmac('sha256', secret).update(username.toLowerCase()).digest('hex');
+  return `unknown:${digest.slice(0, UNKNOWN_NAME_BUCKETS_HEX_DIGITS)}`;
+}
+
+/** The counters that judge one try, with the rules of the settings `s`. */
+function countersOf(attempt: LoginTry, s: LoginThrottleSettings) {
+  const slowing = (delayFrom: number): CounterRule => ({
+    delayFrom,
+    firstDelaySeconds: s.delaySeconds,
+    maxDelaySeconds: Math.max(s.maxDelaySeconds, s.delaySeconds),
+    windowSeconds: s.windowSeconds,
+  });
+  const account = accountOf(attempt, s.secret);
+  const { address, network } = addressKeys(attempt.address);
+  const byAddress: Counter[] = [
+    { scope: 'account+address', key: `${account}|${address}`, rule: slowing(s.nameAddressFailures) },
+    { scope: 'address', key: address, rule: slowing(s.addressFailures) },
+  ];
+  if (network) {
+    byAddress.push({ scope: 'account+network', key: `${account}|${network}`, rule: slowing(s.nameAddressFailures * NETWORK_FACTOR) });
+    byAddress.push({ scope: 'network', key: network, rule: slowing(s.addressFailures * NETWORK_FACTOR) });
+  }
+  const accountRule = {
+    delayFrom: s.accountSlowdownFailures,
+    firstDelaySeconds: s.accountSlowdownDelaySeconds,
+    maxDelaySeconds: s.accountSlowdownDelaySeconds,
+    windowSeconds: s.accountWindowSeconds,
+  };
+  const deviceRule = { delayFrom: s.deviceMaxFailures, firstDelaySeconds: 0, maxDelaySeconds: 0, windowSeconds: s.deviceTtlSeconds };
+  return {
+    byAddress,
+    account: { scope: 'account', key: account, rule: accountRule } as Counter,
+    device: attempt.deviceId ? ({ scope: 'device', key: attempt.deviceId, rule: deviceRule } as Counter) : undefined,
+  };
+}
+
 /** The login throttle over `store`, with the service's settings (read per try). */
 export function loginThrottle(store: LoginCounters, settings: () => LoginThrottleSettings) {
-  /** Whose account a try is for: its id, or for a name without one a keyed digest bucket (never the name itself). */
-  function accountOf({ userId, username }: LoginTry): string {
-    if (userId) return `user:${userId}`;
-    const digest = createHmac('sha256', settings().secret).update(username.toLowerCase()).digest('hex');
-    return `unknown:${digest.slice(0, UNKNOWN_NAME_BUCKETS_HEX_DIGITS)}`;
-  }
-
-  function counters(attempt: LoginTry) {
-    const s = settings();
-    const slowing = (delayFrom: number): CounterRule => ({
-      delayFrom,
-      firstDelaySeconds: s.delaySeconds,
-      maxDelaySeconds: Math.max(s.maxDelaySeconds, s.delaySeconds),
-      windowSeconds: s.windowSeconds,
-    });
-    const account = accountOf(attempt);
-    const { address, network } = addressKeys(attempt.address);
-    const byAddress: Counter[] = [
-      { scope: 'account+address', key: `${account}|${address}`, rule: slowing(s.nameAddressFailures) },
-      { scope: 'address', key: address, rule: slowing(s.addressFailures) },
-    ];
-    if (network) {
-      byAddress.push({ scope: 'account+network', key: `${account}|${network}`, rule: slowing(s.nameAddressFailures * NETWORK_FACTOR) });
-      byAddress.push({ scope: 'network', key: network, rule: slowing(s.addressFailures * NETWORK_FACTOR) });
-    }
-    const accountRule = {
-      delayFrom: s.accountSlowdownFailures,
-      firstDelaySeconds: s.accountSlowdownDelaySeconds,
-      maxDelaySeconds: s.accountSlowdownDelaySeconds,
-      windowSeconds: s.accountWindowSeconds,
-    };
-    const deviceRule = { delayFrom: s.deviceMaxFailures, firstDelaySeconds: 0, maxDelaySeconds: 0, windowSeconds: s.deviceTtlSeconds };
-    return {
-      byAddress,
-      account: { scope: 'account', key: account, rule: accountRule } as Counter,
-      device: attempt.deviceId ? ({ scope: 'device', key: attempt.deviceId, rule: deviceRule } as Counter) : undefined,
-      settings: s,
-    };
-  }
-
   return {
-    /** The counters of one try: admit it before its password check, then tell them how it went. */
+    /** The counters of one try: admit it, have it check the password, then tell them how it went. */
     attempt(attempt: LoginTry) {
-      const c = counters(attempt);
+      const s = settings();
+      const c = countersOf(attempt, s);
       let trusted = false;
+      // Counted before the password check (so that concurrent tries cannot pass a ceiling together).
+      const claimed = () => (trusted ? [c.device!] : [c.account]);
       return {
         /** The 429 problem when the try may not be made now; undefined when it may (it is then counted). */
         async admit(): Promise<HttpProblem | undefined> {
           // Counters 1 and 2 first: a try they refuse counts nowhere else.
           const wait = await store.admit(c.byAddress);
           if (wait) return refusal(wait);
-          trusted = c.device !== undefined && (await store.claim(c.device, c.settings.deviceMaxFailures)) === undefined;
+          trusted = c.device !== undefined && (await store.claim(c.device, s.deviceMaxFailures)) === undefined;
           if (trusted) return undefined;
-          const untrusted = await store.claim(c.account, c.settings.accountMaxFailures);
+          const untrusted = await store.claim(c.account, s.accountMaxFailures);
           return untrusted && refusal(untrusted);
+        },
+
+        /** Runs the password check; a try it never made (bcrypt's line was full, say) is not counted. */
+        async check(verify: () => Promise<boolean>): Promise<boolean> {
+          try {
+            return await verify();
+          } catch (err) {
+            await store.release(claimed()).catch(() => undefined);
+            throw err;
+          }
         },
 
         /** The password was wrong (or the name has no account). */

@@ -99,6 +99,15 @@ ON CONFLICT (scope, key) DO UPDATE SET
   expires_at = now() + ${delayAfter(`${COUNTED} + 1`, 'EXCLUDED')} + make_interval(secs => EXCLUDED.window_s),
   delay_from = EXCLUDED.delay_from, first_delay_s = EXCLUDED.first_delay_s, max_delay_s = EXCLUDED.max_delay_s, window_s = EXCLUDED.window_s`;
 
+// A counted try that never reached its password check (the bcrypt line was full, the database failed) is taken
+// back, and the slot it held is free again (locked in key order).
+const RELEASE = `
+UPDATE login_counters c SET failures = greatest(c.failures - 1, 0), next_try_at = least(c.next_try_at, now())
+ WHERE (c.scope, c.key) IN (
+   SELECT l.scope, l.key FROM login_counters l JOIN unnest($1::text[], $2::text[]) AS w(scope, key) USING (scope, key)
+    WHERE l.expires_at > now()
+    ORDER BY l.scope, l.key FOR UPDATE OF l)`;
+
 // A success clears these counters (locked in key order, like every statement that takes several rows).
 const FORGET = `
 DELETE FROM login_counters WHERE (scope, key) IN (
@@ -137,6 +146,11 @@ export function loginCounterStore(db: () => Database) {
     /** One more failure on each of these counters. */
     async recordFailure(counters: readonly Counter[]): Promise<void> {
       if (counters.length > 0) await db().none(withParameters(RECORD_FAILURE, rules(counters)));
+    },
+
+    /** Takes back a try counted by claim() that was never made. */
+    async release(counters: readonly Counter[]): Promise<void> {
+      if (counters.length > 0) await db().none(withParameters(RELEASE, scopesAndKeys(counters)));
     },
 
     /** Deletes these counters. */

@@ -14,7 +14,8 @@ process.env.LOGIN_ACCOUNT_WINDOW_SECONDS = '4';
 process.env.DEVICE_TOKEN_MAX_FAILURES = '1000';
 
 import bcrypt from 'bcrypt';
-import { appDatabase } from '../../functions/deps';
+import { appDatabase, passwords } from '../../functions/deps';
+import { HttpProblem } from '../../layers/problems';
 import { freshSourceIp } from '../support/lambda';
 import { createUser, login, type TestUser } from '../support/users';
 
@@ -117,6 +118,18 @@ describe('counter 3: untrusted failures per account', () => {
     const burst = await Promise.all(Array.from({ length: 6 }, () => login(user.username, WRONG, { from: freshSourceIp() })));
     expect(burst.map((r) => r.status).sort()).toEqual([401, 429, 429, 429, 429, 429]);
     expect(compare).toHaveBeenCalledTimes(1);
+  });
+
+  test('a try that never reached its password check (the bcrypt line was full: 503) is not counted', async () => {
+    const user = await createUser('overloaded');
+    jest.spyOn(passwords, 'verify').mockRejectedValue(new HttpProblem(503, 'password checks are overloaded, try again shortly', { 'retry-after': '1' }));
+    for (let i = 0; i < 10; i++) expect((await login(user.username, user.password, { from: freshSourceIp() })).status).toBe(503);
+    jest.restoreAllMocks();
+    const row = await appDatabase().oneOrNone<{ failures: number }>("SELECT failures FROM login_counters WHERE scope = 'account' AND key = $1", [
+      `user:${user.id}`,
+    ]);
+    expect(row?.failures ?? 0).toBe(0);
+    expect((await login(user.username, WRONG, { from: freshSourceIp() })).status).toBe(401);
   });
 
   test('at 9 every untrusted try is refused until the count starts over, 4 s after its last try', async () => {
