@@ -22,7 +22,7 @@ beforeAll(async () => {
   server.child.stderr!.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
   // Read by the functions on their first request, which comes after this.
   process.env.LOCAL_STATE_DIR = server.stateDir;
-  process.env.DB_QUERY_TIMEOUT_MS = '500';
+  process.env.DB_QUERY_TIMEOUT_MS = '1000';
 });
 
 afterAll(async () => {
