@@ -18,14 +18,21 @@ export interface Edge {
   addressIn(value: string): string | undefined;
 }
 
+let lastHaproxyEdge: Edge | undefined;
+
 /** The local runner's HAProxy (haproxy.cfg): X-Edge-Proof is EDGE_PROOF_SECRET, X-Forwarded-For the one address it set. */
 export function haproxyEdge(secret: string | undefined): Edge | undefined {
   if (!secret) return undefined;
-  return { proofHeader: 'x-edge-proof', proofs: [secret], addressHeader: 'x-forwarded-for', addressIn: canonicalAddress };
+  // Asked once per request with the same setting: the same edge (and so its proofs' digests, made once).
+  if (lastHaproxyEdge?.proofs[0] !== secret) {
+    lastHaproxyEdge = { proofHeader: 'x-edge-proof', proofs: [secret], addressHeader: 'x-forwarded-for', addressIn: canonicalAddress };
+  }
+  return lastHaproxyEdge;
 }
 
 // Digests have equal lengths, so the comparison takes the same time whatever was sent.
 const digest = (value: string) => createHash('sha256').update(value).digest();
+const proofDigests = new WeakMap<Edge, Buffer[]>();
 
 const notThroughTheEdge = () => new HttpProblem(403, 'requests must come through the edge');
 
@@ -33,8 +40,10 @@ function proved(headers: IncomingHttpHeaders, edge: Edge): boolean {
   const sent = headers[edge.proofHeader];
   // A repeated header arrives as an array (or joined by a comma) and never matches.
   if (typeof sent !== 'string') return false;
+  let expected = proofDigests.get(edge);
+  if (!expected) proofDigests.set(edge, (expected = edge.proofs.map(digest)));
   const got = digest(sent);
-  return edge.proofs.map((proof) => timingSafeEqual(got, digest(proof))).includes(true);
+  return expected.map((proof) => timingSafeEqual(got, proof)).includes(true);
 }
 
 /**
