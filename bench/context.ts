@@ -15,7 +15,7 @@ export const RATE_LIMITS_RAISED = {
 
 /**
  * The services' own limits, raised for the bench's stacks and direct processes: the cold burst of many cities must
- * not meet the provider budget, and a login flood must not meet the per-username throttle (printed and reported).
+ * not meet the provider budget, and a login flood must not meet the failed-login counters (printed and reported).
  */
 export const STACK_LIMITS_RAISED = {
   OPENWEATHER_CALLS_PER_MINUTE: '10000',

@@ -2,6 +2,8 @@
 // user", and how its routes become Lambda handlers. Handlers import what they need from here; layers/ receive it as
 // arguments. The local runtime's parts (its defaults, serverless-offline's quirks, one-per-process state) are wired in here.
 import { authenticator } from '../layers/auth/current-user';
+import { deviceTokens as deviceTokensSignedWith } from '../layers/auth/device-tokens';
+import { loginThrottle as loginThrottleOver } from '../layers/auth/login-throttle';
 import { passwordHasher } from '../layers/auth/passwords';
 import { accessTokens } from '../layers/auth/tokens';
 import type { ConfigError } from '../layers/config/env';
@@ -9,10 +11,11 @@ import { configProblem } from '../layers/config/problem';
 import { settingsLoader } from '../layers/config/schema';
 import { isLocal } from '../layers/config/stage';
 import { databaseUnavailableProblem, probeDatabase } from '../layers/db/availability';
-import { loginThrottleStore } from '../layers/db/login-throttle';
+import { loginCounterStore } from '../layers/db/login-counters';
 import { databasePools } from '../layers/db/pool';
 import { usersStore, UsernameTaken, type PublicUser } from '../layers/db/users';
 import type { AppOptions, Authentication } from '../layers/http/app';
+import { haproxyEdge } from '../layers/http/client-address';
 import type { ErrorMapper } from '../layers/http/error-mapping';
 import { lambda as lambdaHandler } from '../layers/http/lambda';
 import { serviceLogger } from '../layers/http/logger';
@@ -56,11 +59,34 @@ export const awsCredentials = () => {
 export const appDatabase = () => pools.database(settings().databaseUrl, settings(), SERVICE_NAME);
 
 export const users = usersStore(appDatabase);
-export const loginThrottle = loginThrottleStore(appDatabase, () => ({
-  failures: settings().loginThrottleFailures,
-  windowSeconds: settings().loginThrottleWindowSeconds,
-  delaySeconds: settings().loginThrottleDelaySeconds,
+
+/** DEVICE_TOKEN_SECRET (only POST /token reads it). */
+export const deviceTokenSecret = () => settings().deviceTokenSecret;
+export const deviceTokens = deviceTokensSignedWith(() => ({
+  secret: deviceTokenSecret(),
+  ttlSeconds: settings().deviceTokenTtlSeconds,
+  issuer: settings().jwtIssuer,
 }));
+
+/** The three counters of failed logins and the trust of device tokens (layers/auth/login-throttle.ts), kept in app_db. */
+export const loginThrottle = loginThrottleOver(loginCounterStore(appDatabase), () => {
+  const s = settings();
+  return {
+    nameAddressFailures: s.loginThrottleFailures,
+    addressFailures: s.loginThrottleAddressFailures,
+    delaySeconds: s.loginThrottleDelaySeconds,
+    // The cap of the growing wait is never below its first step.
+    maxDelaySeconds: Math.max(s.loginThrottleMaxDelaySeconds, s.loginThrottleDelaySeconds),
+    windowSeconds: s.loginThrottleWindowSeconds,
+    accountSlowdownFailures: s.loginAccountSlowdownFailures,
+    accountSlowdownDelaySeconds: s.loginAccountSlowdownDelaySeconds,
+    accountMaxFailures: s.loginAccountMaxFailures,
+    accountWindowSeconds: s.loginAccountWindowSeconds,
+    deviceMaxFailures: s.deviceTokenMaxFailures,
+    deviceTtlSeconds: s.deviceTokenTtlSeconds,
+    secret: deviceTokenSecret(),
+  };
+});
 // Pure: a function that never hashes drops the hasher, and with it any reference to bcrypt, from its bundle.
 export const passwords = /* @__PURE__ */ passwordHasher(() => ({
   cost: settings().bcryptCost,
@@ -93,12 +119,14 @@ export type CurrentUser = PublicUser;
 /** How the backend answers its dependencies' errors. */
 const BACKEND_ERRORS: ErrorMapper[] = [(err) => (err instanceof UsernameTaken ? conflict(err.message) : undefined), databaseUnavailableProblem, configProblem];
 
-/** What every app of function `fn` is built with: the logger, the error registry, the authentication, 503 while one of its settings is bad. */
+/** What every app of function `fn` is built with: the logger, the error registry, the authentication, 503 while one of
+ * its settings is bad, and the edge it must be reached through under the local runner. */
 export const backendAppOptions = (...fns: BackendFunction[]): AppOptions => ({
   logger,
   errors: BACKEND_ERRORS,
   authentication,
   precondition: () => settings.check(...fns),
+  edge: () => haproxyEdge(settings().edgeProofSecret || undefined),
 });
 
 /** A backend route: an authenticated one is handed the current user. */

@@ -63,27 +63,92 @@ export const BACKEND_SETTINGS = defineSettings('app-backend', {
     readBy: HASHES_PASSWORDS,
     description: 'longest wait for a bcrypt turn, in ms; past it 503 with `Retry-After`, and the request never runs bcrypt later',
   }),
-  // After this many failed logins for one username within the window, one try per delay (layers/db/login-throttle.ts).
+  // The three counters of failed logins (layers/auth/login-throttle.ts, docs/security.md): per account and address ...
   loginThrottleFailures: integer('LOGIN_THROTTLE_FAILURES', {
     min: 1,
     max: 1_000_000,
     default: 5,
     readBy: ['token'],
-    description: 'failed logins for one username (case-insensitive) within the window before its tries are spaced',
+    description: 'failed logins for one account from one client address (IPv6: its /64; its /48 at 4×) before that address waits',
+  }),
+  // ... per address across accounts (spraying) ...
+  loginThrottleAddressFailures: integer('LOGIN_THROTTLE_ADDRESS_FAILURES', {
+    min: 1,
+    max: 1_000_000,
+    default: 30,
+    readBy: ['token'],
+    description: 'failed logins from one client address across all accounts (IPv6: its /64; its /48 at 4×) before it waits',
+  }),
+  // ... both counted until a window without failures, from their threshold on with a wait doubling up to its cap ...
+  loginThrottleDelaySeconds: integer('LOGIN_THROTTLE_DELAY_SECONDS', {
+    min: 1,
+    max: 3600,
+    default: 30,
+    readBy: ['token'],
+    description: 'the first wait of an address past either threshold, in seconds, doubling with each further failure (429 with `Retry-After`)',
+  }),
+  loginThrottleMaxDelaySeconds: integer('LOGIN_THROTTLE_MAX_DELAY_SECONDS', {
+    min: 1,
+    max: 86_400,
+    default: 900,
+    readBy: ['token'],
+    description: 'the longest such wait, in seconds (never below the first)',
   }),
   loginThrottleWindowSeconds: integer('LOGIN_THROTTLE_WINDOW_SECONDS', {
     min: 1,
     max: 86_400,
     default: 900,
     readBy: ['token'],
-    description: 'the window, from its first failure, in seconds; the throttle is lifted when it is over',
+    description: 'both counts start over this many seconds after the last wait ended',
   }),
-  loginThrottleDelaySeconds: integer('LOGIN_THROTTLE_DELAY_SECONDS', {
+  // ... and per account, for clients without a device token: slowed past the first number, refused at the second.
+  loginAccountSlowdownFailures: integer('LOGIN_ACCOUNT_SLOWDOWN_FAILURES', {
     min: 1,
-    max: 3600,
-    default: 30,
+    max: 1_000_000,
+    default: 20,
     readBy: ['token'],
-    description: 'while throttled, one try per this many seconds for that username; other tries 429 with `Retry-After`',
+    description: "untrusted failed logins of one account (tries that reached a password check) before its untrusted clients' tries are spaced",
+  }),
+  loginAccountSlowdownDelaySeconds: integer('LOGIN_ACCOUNT_SLOWDOWN_DELAY_SECONDS', {
+    min: 1,
+    max: 86_400,
+    default: 180,
+    readBy: ['token'],
+    description: 'that spacing, in seconds: one untrusted try of the account per this many',
+  }),
+  loginAccountMaxFailures: integer('LOGIN_ACCOUNT_MAX_FAILURES', {
+    min: 1,
+    max: 1_000_000,
+    default: 100,
+    readBy: ['token'],
+    description: 'untrusted failed logins of one account before untrusted clients are refused (NIST SP 800-63B); a device token still passes',
+  }),
+  loginAccountWindowSeconds: integer('LOGIN_ACCOUNT_WINDOW_SECONDS', {
+    min: 1,
+    max: 31 * 86_400,
+    default: 86_400,
+    readBy: ['token'],
+    description: "the account's count starts over this many seconds after its last counted try, or at a successful login",
+  }),
+  deviceTokenSecret: secret('DEVICE_TOKEN_SECRET', {
+    minBytes: 32,
+    readBy: ['token'],
+    default: { local: fromLocalRuntime('generated once into `LOCAL_STATE_DIR/device-token-secret`'), deployed: REQUIRED },
+    description: 'the key of the device tokens `/token` issues (a client that logged in before, trusted past the account ceiling)',
+  }),
+  deviceTokenTtlSeconds: integer('DEVICE_TOKEN_TTL_SECONDS', {
+    min: 60,
+    max: 366 * 86_400,
+    default: 30 * 86_400,
+    readBy: ['token'],
+    description: 'device token lifetime, in seconds',
+  }),
+  deviceTokenMaxFailures: integer('DEVICE_TOKEN_MAX_FAILURES', {
+    min: 1,
+    max: 1000,
+    default: 10,
+    readBy: ['token'],
+    description: 'failed logins with one device token before it is no longer trusted (until it expires)',
   }),
   weatherServiceUrl: httpUrl('WEATHER_SERVICE_URL', {
     default: { local: 'http://127.0.0.1:4000', deployed: REQUIRED },

@@ -6,7 +6,7 @@ import { BACKEND_SETTINGS } from '../functions/settings';
 import { WEATHER_SETTINGS } from '../functions/weather/settings';
 import type { ConfigError } from '../layers/config/env';
 import { choice, credentialUrl, defineSettings, derived, integer, list, text, type AnySchema } from '../layers/config/schema';
-import { LOG_LEVELS } from '../layers/config/platform';
+import { EDGE_PROOF_SECRET, LOG_LEVELS } from '../layers/config/platform';
 
 const RUNNER = ['runner'];
 const port = (variable: string, fallback: number, description: string, readBy = RUNNER) =>
@@ -182,12 +182,7 @@ export const EDGE_SETTINGS = defineSettings('haproxy', {
     scope: 'internal',
     description: 'where an instance writes its own JSON log lines and how they rotate (JSON: file, maxBytes, filesKept; local/services/instance-logs.ts)',
   }),
-  edgeProof: text('EDGE_PROOF_SECRET', {
-    default: '',
-    readBy: [...HAPROXY, 'every function under the runner'],
-    scope: 'internal',
-    description: 'made anew at every start: HAProxy adds it to each request it forwards (`X-Edge-Proof`) and the instances refuse any request without it',
-  }),
+  edgeProof: EDGE_PROOF_SECRET,
 });
 
 const OFFLINE = ['serverless-offline'];

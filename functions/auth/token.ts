@@ -1,13 +1,10 @@
 // POST /token: the OAuth2 password flow (form-urlencoded, JSON also accepted).
 import { Type } from '@sinclair/typebox';
-import { isRegistrableUsername } from '../../layers/credentials';
+import { deviceCookie, deviceTokenInCookies } from '../../layers/auth/device-tokens';
 import type { LambdaHandler } from '../../layers/http/lambda';
 import { TokenResponse } from '../../layers/http/schemas';
-import { HttpProblem, unauthorized } from '../../layers/problems';
-import { lambda, loginThrottle, passwords, route, tokens, users } from '../deps';
-
-// A password typed into the username field, or control characters, must not reach the logs.
-const loggable = (username: string) => (isRegistrableUsername(username) ? username : 'invalid');
+import { unauthorized } from '../../layers/problems';
+import { deviceTokens, lambda, loginThrottle, passwords, route, tokens, users } from '../deps';
 
 // What standard OAuth2 clients send besides the credentials; the product has no confidential
 // clients, so client credentials and scope are accepted and ignored.
@@ -18,35 +15,45 @@ const TokenRequest = Type.Object({
   scope: Type.Optional(Type.String({ maxLength: 1024 })),
   client_id: Type.Optional(Type.String({ maxLength: 256 })),
   client_secret: Type.Optional(Type.String({ maxLength: 256, format: 'password' })),
+  device_token: Type.Optional(
+    Type.String({ maxLength: 2048, format: 'password', description: 'The device token of an earlier login (or send its cookie instead)' }),
+  ),
 });
 
 export const token = route({
   method: 'POST',
   url: '/token',
   summary: 'Get an access token (OAuth2 password flow)',
-  description: 'Send `username` and `password` as application/x-www-form-urlencoded (or JSON).',
+  description:
+    'Send `username` and `password` as application/x-www-form-urlencoded (or JSON). Failed logins slow further tries down (429 with Retry-After): from the same address, and at the account for clients without its device token. A successful answer carries a device token, also as a cookie: send it back with later logins.',
   tags: ['auth'],
   auth: 'none',
   forms: true,
   errors: [401, 429],
   schema: { body: TokenRequest, response: { 200: TokenResponse } },
-  async handle({ body, log }) {
-    // Before any lookup or bcrypt work, and alike for known and unknown names.
-    const wait = await loginThrottle.admit(body.username);
-    if (wait !== undefined) {
-      log.event('loginFailed', { username: loggable(body.username), reason: 'throttled' });
-      throw new HttpProblem(429, `too many failed logins for this username, try again in ${wait} s`, { 'retry-after': String(wait) });
-    }
+  async handle({ body, headers, clientAddress, log, reply }) {
     const user = await users.findByName(body.username);
-    const valid = await passwords.verify(body.password, user?.password_hash);
+    // Only an existing account is named in the logs: a password typed into the username field never is.
+    const named = user?.username ?? 'unknown';
+    const device = deviceTokens.verify(body.device_token ?? deviceTokenInCookies(headers.cookie), user?.id);
+    const attempt = loginThrottle.attempt({ username: body.username, address: clientAddress, userId: user?.id, deviceId: device });
+    // Before any bcrypt work, and alike for known and unknown names.
+    const refusal = await attempt.admit();
+    if (refusal) {
+      log.event('loginFailed', { username: named, reason: 'throttled' });
+      throw refusal;
+    }
+    const valid = await attempt.check(() => passwords.verify(body.password, user?.password_hash));
     if (!user || !valid) {
-      await loginThrottle.recordFailure(body.username);
-      log.event('loginFailed', { username: loggable(body.username), reason: user ? 'wrong_password' : 'unknown_user' });
+      await attempt.failed();
+      log.event('loginFailed', { username: named, reason: user ? 'wrong_password' : 'unknown_user' });
       throw unauthorized('incorrect username or password');
     }
-    await loginThrottle.reset(user.username);
+    await attempt.succeeded();
     log.event('loginSucceeded', { username: user.username });
-    return tokens.issue(user.id);
+    const trust = deviceTokens.issue(user.id);
+    reply.header('set-cookie', deviceCookie(trust.token, trust.expiresIn));
+    return { ...tokens.issue(user.id), device_token: trust.token };
   },
 });
 

@@ -38,12 +38,12 @@ export const weatherProxy = route({
   auth: 'required',
   errors: [404, 429, 504],
   schema: { params: CityParams, response: { 200: WeatherReport } },
-  async handle({ params, user, reply, log }) {
+  async handle({ params, user, clientAddress, log }) {
     const { weatherServiceUrl, weatherServiceTimeoutMs } = settings();
     const url = `${weatherServiceUrl}/weather/${encodeURIComponent(params.city)}`;
     // Outside the try: a missing credential setting is the service's 503 "not configured", not an unreachable service.
     // The caller's headers say whom the weather service charges a provider call to (its per-user and per-address quotas).
-    const headers = withWeatherCredential(url, { accept: 'application/json', 'x-request-id': log.requestId, ...callerHeaders(user.id, reply) });
+    const headers = withWeatherCredential(url, { accept: 'application/json', 'x-request-id': log.requestId, ...callerHeaders(user.id, clientAddress) });
     let answer: OutboundAnswer;
     try {
       answer = await getText(url, { timeoutMs: weatherServiceTimeoutMs, headers });

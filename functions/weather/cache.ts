@@ -1,6 +1,7 @@
-// The weather cache in weather_db: all SQL of the weather service's cache and refresh leases, always with parameters.
+// The weather cache in weather_db: all SQL of the weather service's cache and refresh leases, always with bind parameters.
 import { randomUUID } from 'node:crypto';
 import type { IBaseProtocol } from 'pg-promise';
+import { withParameters } from '../../layers/db/pool';
 import { settings, weatherDatabase } from './deps';
 import type { Observation } from './openweather';
 
@@ -73,24 +74,24 @@ export const weatherCache = {
 
   /** Stores what the provider said (null: unknown city) and returns the time it was stored. */
   async write(key: string, report: Observation | null): Promise<Date> {
-    return (await weatherDatabase().one<{ fetched_at: Date }>(WRITE, [key, report])).fetched_at;
+    return (await weatherDatabase().one<{ fetched_at: Date }>(withParameters(WRITE, [key, report]))).fetched_at;
   },
 
   /** Deletes expired unknown cities, reports past the retention period and abandoned leases; returns the rows removed. */
   async expire(): Promise<number> {
     const { unknownCityTtlSeconds, weatherCacheRetentionSeconds } = settings();
-    const row = await weatherDatabase().one<{ deleted: number }>(EXPIRE, [unknownCityTtlSeconds, weatherCacheRetentionSeconds, EXPIRE_BATCH]);
+    const row = await weatherDatabase().one<{ deleted: number }>(withParameters(EXPIRE, [unknownCityTtlSeconds, weatherCacheRetentionSeconds, EXPIRE_BATCH]));
     return row.deleted;
   },
 
   /** The city's refresh lease for `ttlMs`, or undefined while another caller (any instance) holds it. */
   async claimLease(key: string, ttlMs: number): Promise<RefreshLease | undefined> {
     const holder = randomUUID();
-    const claimed = await weatherDatabase().oneOrNone(CLAIM_LEASE, [key, holder, ttlMs]);
+    const claimed = await weatherDatabase().oneOrNone(withParameters(CLAIM_LEASE, [key, holder, ttlMs]));
     if (!claimed) return undefined;
     return {
       async release() {
-        await weatherDatabase().none(RELEASE_LEASE, [key, holder]);
+        await weatherDatabase().none(withParameters(RELEASE_LEASE, [key, holder]));
       },
     };
   },

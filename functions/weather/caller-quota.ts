@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { IBaseProtocol } from 'pg-promise';
 import { badRequest } from '../../layers/problems';
+import { withParameters } from '../../layers/db/pool';
 import { settings, weatherDatabase } from './deps';
 
 /** The request headers naming the caller; the backend's weather proxy sets them (functions/weather-proxy/caller.ts). */
@@ -86,7 +87,7 @@ const EXPIRE = `
 /** Charges one provider call to each of the caller's quotas, within `t` (the budget claim's transaction). */
 export async function claimCallerQuotas(t: IBaseProtocol<unknown>, caller: Caller): Promise<QuotaClaim> {
   for (const { key, limit, quota } of quotaKeys(caller)) {
-    const row = await t.one<{ granted: boolean; retry_after: number | null }>(CLAIM, [key, limit]);
+    const row = await t.one<{ granted: boolean; retry_after: number | null }>(withParameters(CLAIM, [key, limit]));
     if (!row.granted) return { granted: false, quota, retryAfterSeconds: row.retry_after ?? 1 };
   }
   return { granted: true };

@@ -8,6 +8,7 @@ import { settingsLoader } from '../../layers/config/schema';
 import { databaseUnavailableProblem, probeDatabase } from '../../layers/db/availability';
 import { databasePools } from '../../layers/db/pool';
 import type { AppOptions } from '../../layers/http/app';
+import { haproxyEdge } from '../../layers/http/client-address';
 import { lambda as lambdaHandler } from '../../layers/http/lambda';
 import { serviceLogger } from '../../layers/http/logger';
 import type { AnyRoute } from '../../layers/http/route';
@@ -49,12 +50,14 @@ type WeatherFunction = (typeof WEATHER_FUNCTIONS)[number];
 // Who may call: the backend, by its token on stage local, by its role's signature deployed.
 const authentication = backendCredential({ isLocal: () => isLocal(process.env), tokens: serviceTokens, backendRole });
 
-/** What every app of function `fn` is built with: the logger, the error registry, the backend's credential, 503 while misconfigured. */
+/** What every app of function `fn` is built with: the logger, the error registry, the backend's credential, 503 while
+ * misconfigured, and the edge it must be reached through under the local runner. */
 export const weatherAppOptions = (...fns: WeatherFunction[]): AppOptions => ({
   logger,
   errors: [databaseUnavailableProblem, configProblem],
   authentication,
   precondition: () => settings.check(...fns),
+  edge: () => haproxyEdge(settings().edgeProofSecret || undefined),
 });
 
 /** The Lambda handler of weather function `fn` (its serverless.yml key), serving these routes. */

@@ -1,6 +1,7 @@
 // The provider-call budget per rolling minute, shared by every instance through weather_db (see its migrations):
 // part of it kept for refreshing cities already cached, and each caller's quota of it (caller-quota.ts).
 import { claimCallerQuotas, type Caller, type QuotaName } from './caller-quota';
+import { withParameters } from '../../layers/db/pool';
 import { settings, weatherDatabase } from './deps';
 
 /** Refused: by the caller's quota (per user or per address) or by the shared budget, with when to come back. */
@@ -52,14 +53,14 @@ export async function claimUpstreamCall({ caller, refresh }: CallRequest): Promi
   const limit = settings().openWeatherCallsPerMinute;
   const db = weatherDatabase();
   if (seededFor !== limit) {
-    await db.none(SEED, [limit]);
+    await db.none(withParameters(SEED, [limit]));
     seededFor = limit;
   }
   try {
     await db.tx('weather-upstream-claim', async (t) => {
       const quota = await claimCallerQuotas(t, caller);
       if (!quota.granted) throw new Refused({ granted: false, exhausted: quota.quota, retryAfterSeconds: quota.retryAfterSeconds });
-      const row = await t.one<{ slot: number | null; retry_after: number | null }>(CLAIM, [limit, reservedSlots(), refresh]);
+      const row = await t.one<{ slot: number | null; retry_after: number | null }>(withParameters(CLAIM, [limit, reservedSlots(), refresh]));
       if (row.slot === null) throw new Refused({ granted: false, exhausted: 'budget', retryAfterSeconds: row.retry_after ?? 1 });
     });
     return { granted: true };

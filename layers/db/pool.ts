@@ -1,7 +1,15 @@
 // The connection pools of a process: one pg-promise pool per database URL, reused across invocations.
-import pgPromise, { type IDatabase } from 'pg-promise';
+import pgPromise, { ParameterizedQuery, type IDatabase } from 'pg-promise';
 
 export type Database = IDatabase<unknown>;
+
+/**
+ * A statement whose values travel as bind parameters. Given `(text, values)`, pg-promise would format the values
+ * into the SQL text client-side, and Postgres logs the text of a failed or cancelled statement: a password hash,
+ * a key, whatever a client sent, in the server's log. Every store sends its values this way (or as a named,
+ * prepared statement, which binds them too).
+ */
+export const withParameters = (text: string, values: readonly unknown[]) => new ParameterizedQuery({ text, values: [...values] });
 
 export interface PoolSettings {
   /** Connections per process: a Lambda container serves one request at a time, so 1–2 there. */

@@ -1,6 +1,6 @@
-// The users store: all SQL about users lives here, always with parameters.
+// The users store: all SQL about users lives here, always with bind parameters (withParameters, or prepared).
 import { isRegistrableUsername } from '../credentials';
-import type { Database } from './pool';
+import { withParameters, type Database } from './pool';
 
 export interface PublicUser {
   id: string;
@@ -29,7 +29,10 @@ export function usersStore(db: () => Database) {
   return {
     async create(username: string, passwordHash: string): Promise<PublicUser> {
       try {
-        return await db().one<PublicUser>(`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING ${PUBLIC}`, [username, passwordHash]);
+        // The hash is a bind parameter: a failed or cancelled INSERT is logged by Postgres without it.
+        return await db().one<PublicUser>(
+          withParameters(`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING ${PUBLIC}`, [username, passwordHash]),
+        );
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new UsernameTaken(username);
         throw err;
@@ -40,7 +43,7 @@ export function usersStore(db: () => Database) {
     findByName(username: string): Promise<StoredUser | null> {
       // A name that could never be registered is not looked up (a NUL byte would even break the protocol: 08P01).
       if (!isRegistrableUsername(username)) return Promise.resolve(null);
-      return db().oneOrNone<StoredUser>(`SELECT ${PUBLIC}, password_hash FROM users WHERE lower(username) = lower($1)`, [username]);
+      return db().oneOrNone<StoredUser>(withParameters(`SELECT ${PUBLIC}, password_hash FROM users WHERE lower(username) = lower($1)`, [username]));
     },
 
     // A named (prepared) statement: every authenticated request runs it, so it is parsed and planned once per connection.
@@ -49,12 +52,12 @@ export function usersStore(db: () => Database) {
     },
 
     list(limit: number, offset: number): Promise<PublicUser[]> {
-      return db().any<PublicUser>(`SELECT ${PUBLIC} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2`, [limit, offset]);
+      return db().any<PublicUser>(withParameters(`SELECT ${PUBLIC} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2`, [limit, offset]));
     },
 
     /** Deletes a user; false when there was none. */
     async remove(id: string): Promise<boolean> {
-      const result = await db().result('DELETE FROM users WHERE id = $1', [id]);
+      const result = await db().result(withParameters('DELETE FROM users WHERE id = $1', [id]));
       return result.rowCount === 1;
     },
   };

@@ -6,6 +6,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import { ConfigError } from '../config/env';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemBody } from '../problems';
+import { clientAddress, type Edge } from './client-address';
 import { toProblem, type ErrorMapper } from './error-mapping';
 import { requestLogger } from './logger';
 import { requestIdFrom } from './request-id';
@@ -40,6 +41,8 @@ export interface AppOptions {
   authentication?: Authentication;
   /** Runs before every request; throws (e.g. the service's ConfigError) when the service cannot serve. */
   precondition?: () => void;
+  /** The edge every request must come through, which names the client (read per request); none: the connection's address. */
+  edge?: () => Edge | undefined;
 }
 
 /** The largest request body a function reads (HAProxy's MAX_BODY_BYTES refuses larger ones at the edge). */
@@ -59,13 +62,17 @@ export async function buildApp(specs: readonly AnyRoute[], options: AppOptions):
     frameworkErrors: (err, request, reply) => {
       reply.header('x-request-id', request.id);
       const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      return sendProblem(reply, new HttpProblem(tooLong ? 414 : 400, tooLong ? 'a path parameter is too long' : 'the URL is malformed'), request.id);
+      const problem = new HttpProblem(tooLong ? 414 : 400, tooLong ? 'a path parameter is too long' : 'the URL is malformed');
+      const refused = edgeRefusal(request, options);
+      return sendProblem(reply, refused === undefined ? problem : toProblem(refused, options.errors), request.id);
     },
   });
   app.setValidatorCompiler(validatorCompiler);
   if (specs.some((s) => s.forms)) await app.register(formBody, { bodyLimit: BODY_LIMIT_BYTES });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // First of all: a request that went around the edge is refused before anything else of it is looked at.
+    addresses.set(request, clientAddress(request, options.edge?.()));
     options.precondition?.();
   });
   app.setErrorHandler((err, request, reply) => {
@@ -98,6 +105,18 @@ function sendProblem(reply: FastifyReply, problem: HttpProblem, requestId: strin
 
 /** The caller of each request being served, set by the authentication hook, read by the handler. */
 const callers = new WeakMap<FastifyRequest, unknown>();
+/** The client address of each request being served, set by the first hook. */
+const addresses = new WeakMap<FastifyRequest, string>();
+
+/** The edge's refusal of a request the router refused before any hook ran (a malformed URL), if it would refuse it. */
+function edgeRefusal(request: FastifyRequest, options: AppOptions): unknown {
+  try {
+    clientAddress(request, options.edge?.());
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
 
 function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {
   const { authentication } = options;
@@ -122,6 +141,7 @@ function addRoute(app: FastifyInstance, spec: AnyRoute, options: AppOptions) {
         params: request.params,
         user,
         headers: request.headers,
+        clientAddress: addresses.get(request)!,
         log: requestLogger(options.logger, request.id),
         reply,
       };

@@ -20,6 +20,8 @@ export interface RouteContext<S extends RouteSchema, A extends AuthMode, U = nev
   /** The authenticated caller (the service's `authenticate` decides what that is). */
   user: A extends 'required' ? U : undefined;
   headers: FastifyRequest['headers'];
+  /** The caller's IP address in canonical form (layers/http/client-address.ts): the connection's, or the edge's word for it. */
+  clientAddress: string;
   log: RequestLogger;
   reply: FastifyReply;
 }

@@ -42,6 +42,10 @@ export const TokenResponse = Type.Object({
   access_token: Type.String({ description: 'HS256 JWT with sub, iat, exp, iss' }),
   token_type: Type.Literal('bearer'),
   expires_in: Type.Integer({ description: 'Seconds until the token expires' }),
+  device_token: Type.String({
+    description:
+      'Proof that this client has signed in to this account (valid 30 days by default). Send it back with later logins (field `device_token`, or the `device_token` cookie set with this answer: Secure, HttpOnly, SameSite=Strict, Path=/token) and failed logins of others at this account never hold you up.',
+  }),
 });
 
 export const HealthReport = Type.Object({

@@ -22,5 +22,6 @@ export const LOCAL_DEFAULTS: LocalProviders = {
   DATABASE_URL: embeddedUrl('DATABASE_URL', (s) => s.appUrl),
   WEATHER_DATABASE_URL: embeddedUrl('WEATHER_DATABASE_URL', (s) => s.weatherUrl),
   JWT_SECRET: generated('jwt-secret'),
+  DEVICE_TOKEN_SECRET: generated('device-token-secret'),
   WEATHER_SERVICE_TOKEN: generated('weather-service-token'),
 };

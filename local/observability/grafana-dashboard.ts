@@ -262,7 +262,7 @@ function userPanels(): Array<Panel | RowPanel> {
     ),
     counts(
       SEED_PANELS.failedLogins,
-      'Refused POST /token (auth.login_failed: unknown user or wrong password), per username, over the selected range.',
+      'Refused POST /token (auth.login_failed: unknown user, wrong password or throttled), per username, over the selected range; names without an account count as "unknown".',
       { expr: countBy('loginFailed', 'username'), legendFormat: '{{username}}' },
       half,
     ),

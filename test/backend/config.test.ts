@@ -101,6 +101,19 @@ describe('configuration', () => {
     expect(problem({ BCRYPT_QUEUE_TIMEOUT_MS: '0' })).toEqual(['BCRYPT_QUEUE_TIMEOUT_MS must be an integer from 10 to 60000, got "0"']);
     expect(problem({ BCRYPT_COST: '4.5' })).toEqual(['BCRYPT_COST must be an integer from 4 to 15, got "4.5"']);
     expect(problem({ WEATHER_SERVICE_URL: 'not a url' })).toEqual(['WEATHER_SERVICE_URL must be an absolute URL (http or https), got "not a url"']);
+    expect(problem({ LOGIN_THROTTLE_FAILURES: '0' })).toEqual(['LOGIN_THROTTLE_FAILURES must be an integer from 1 to 1000000, got "0"']);
+    expect(problem({ LOGIN_ACCOUNT_MAX_FAILURES: 'many' })).toEqual(['LOGIN_ACCOUNT_MAX_FAILURES must be an integer from 1 to 1000000, got "many"']);
+  });
+
+  test('refuses a short edge proof or device token key without printing it; the device token key is generated locally', () => {
+    expect(BACKEND_SETTINGS.problems({ JWT_SECRET: SECRET, EDGE_PROOF_SECRET: 'short-proof' }).map((p) => p.message)).toEqual([
+      'EDGE_PROOF_SECRET must be at least 32 bytes long',
+    ]);
+    expect(WEATHER_SETTINGS.problems({ EDGE_PROOF_SECRET: 'short-proof' }).map((p) => p.message)).toEqual(['EDGE_PROOF_SECRET must be at least 32 bytes long']);
+    const key = BACKEND_SETTINGS.specs.deviceTokenSecret;
+    expect(() => resolveSetting(key, { STAGE: 'prod', DEVICE_TOKEN_SECRET: 'short-key' })).toThrow(/^DEVICE_TOKEN_SECRET must be at least 32 bytes long$/);
+    expect(() => resolveSetting(key, { STAGE: 'prod' })).toThrow(/DEVICE_TOKEN_SECRET must be set/);
+    expect(resolveSetting(key, { STAGE: 'local', LOCAL_STATE_DIR: dir }, LOCAL_DEFAULTS)).toBe(readFileSync(join(dir, 'device-token-secret'), 'utf8'));
   });
 
   test('refuses a short JWT secret without printing it', () => {
@@ -124,10 +137,19 @@ describe('configuration', () => {
       bcryptQueueTimeoutMs: 2000,
       bcryptConcurrency: 3,
       loginThrottleFailures: 5,
+      loginThrottleAddressFailures: 30,
       loginThrottleWindowSeconds: 900,
       loginThrottleDelaySeconds: 30,
+      loginThrottleMaxDelaySeconds: 900,
+      loginAccountSlowdownFailures: 20,
+      loginAccountSlowdownDelaySeconds: 180,
+      loginAccountMaxFailures: 100,
+      loginAccountWindowSeconds: 86_400,
+      deviceTokenTtlSeconds: 30 * 86_400,
+      deviceTokenMaxFailures: 10,
+      edgeProofSecret: '',
     });
-    expect(backend({ STAGE: 'prod', JWT_SECRET: SECRET, WEATHER_SERVICE_TOKEN: SECRET, ...PROD_URLS }).dbPoolMax).toBe(2);
+    expect(backend({ STAGE: 'prod', JWT_SECRET: SECRET, DEVICE_TOKEN_SECRET: SECRET, ...PROD_URLS }).dbPoolMax).toBe(2);
   });
 
   test('explains how to get a database when none is configured', () => {
@@ -136,7 +158,7 @@ describe('configuration', () => {
 });
 
 describe('TLS to Postgres outside stage local', () => {
-  const backendUrl = (url: string) => () => backend({ STAGE: 'prod', JWT_SECRET: SECRET, ...PROD_URLS, DATABASE_URL: url });
+  const backendUrl = (url: string) => () => backend({ STAGE: 'prod', JWT_SECRET: SECRET, DEVICE_TOKEN_SECRET: SECRET, ...PROD_URLS, DATABASE_URL: url });
   const weatherUrl = (url: string) => () => weather({ STAGE: 'prod', WEATHER_DATABASE_URL: url });
   const at = (query: string) => `postgres://app_user:pw@db.example:5432/app_db${query}`;
 

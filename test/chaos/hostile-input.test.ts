@@ -281,7 +281,7 @@ describe('afterwards', () => {
     expect(rowsAfter).toEqual(expected);
     expect(registered.length).toBeGreaterThan(0);
     const tables = await appDatabase().map(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`, [], (r) => r.tablename);
-    expect(tables).toEqual(['login_throttle', 'pgmigrations', 'users']);
+    expect(tables).toEqual(['login_counters', 'pgmigrations', 'users']);
   });
 
   test('a password full of SQL or NUL bytes was stored as data: it logs in, a near miss does not', async () => {

@@ -1,6 +1,7 @@
 // The edge rules of haproxy.cfg's `frontend api`, run by the real HAProxy in front of stub backends that record what
 // reaches them: canonical paths only, the per-address limits (/token + /register, and /weather), bodies refused
-// whatever their framing, no replay of a login whose request was sent, and CORS only for listed origins.
+// whatever their framing, no replay of a login whose request was sent, CORS only for listed origins, and the client
+// address the functions read: the connection's, with the edge's proof when EDGE_PROOF_SECRET is set.
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { sendChunked } from '../support/chunked-body';
@@ -13,22 +14,26 @@ const AUTH_LIMIT = 20; // the default, per 10 s
 const WEATHER = { requests: 5, windowSeconds: 3 };
 const LISTED = ['https://app.example', 'http://localhost:5173'];
 
+const EDGE_PROOF = 'the-edge-proof-of-this-test-0123456789abcdef';
+
 let edge: EdgeHaproxy;
 let defaults: EdgeHaproxy;
+let proved: EdgeHaproxy;
 
 beforeAll(async () => {
-  [edge, defaults] = await Promise.all([
+  [edge, defaults, proved] = await Promise.all([
     startEdgeHaproxy({
       RATE_LIMIT_WEATHER_REQUESTS: String(WEATHER.requests),
       RATE_LIMIT_WEATHER_WINDOW_SECONDS: String(WEATHER.windowSeconds),
       CORS_ORIGINS: LISTED.join(', '),
     }),
     startEdgeHaproxy(),
+    startEdgeHaproxy({ EDGE_PROOF_SECRET: EDGE_PROOF }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([edge?.stop(), defaults?.stop()]);
+  await Promise.all([edge?.stop(), defaults?.stop(), proved?.stop()]);
 });
 
 let nextAddress = 0;
@@ -492,5 +497,78 @@ describe("the loopback weather frontend's total ceiling (RATE_LIMIT_WEATHER_SERV
       statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => lookup(defaults, `Normal${round}x${i}`)))).map((a) => a.status));
     expect(statuses).toEqual(Array(300).fill(200));
     expect(defaults.received.length - before).toBe(300);
+  });
+});
+
+describe('the client address, and the proof that a request came through here', () => {
+  // What a client may claim about itself; none of it may reach a function.
+  const CLAIMS: Array<[string, string]> = [
+    ['X-Forwarded-For', '6.6.6.6'],
+    ['X-Forwarded-For', '6.6.6.7, 6.6.6.8'],
+    ['X-Real-IP', '7.7.7.7'],
+    ['Forwarded', 'for=8.8.8.8;proto=https'],
+    ['X-Edge-Proof', 'forged'],
+  ];
+  const addressHeaders = (r: { headers: Record<string, unknown> }) =>
+    Object.fromEntries(['x-forwarded-for', 'x-real-ip', 'forwarded', 'x-edge-proof'].map((h) => [h, r.headers[h]]));
+
+  test.each([
+    ['POST', '/token', form({ username: 'alice', password: 'a-long-password' })],
+    ['GET', '/users', {}],
+    ['GET', '/health-check', {}],
+  ] as const)('%s %s: claimed addresses never reach a backend, which sees one X-Forwarded-For, the connection’s source', async (method, target, extra) => {
+    // Found by the request id the frontend gave it (a client's GET /health-check lands among the stubs' checks).
+    for (const from of ['127.0.0.21', '127.0.0.22']) {
+      const headers = [...CLAIMS, ...('headers' in extra ? extra.headers! : [])];
+      const answer = await send({ method, target, localAddress: from, ...extra, headers });
+      expect(answer.status).toBe(200);
+      const seen = [...edge.received, ...edge.checks].filter((r) => r.headers['x-request-id'] === answer.headers['x-request-id'][0]);
+      expect(seen.map(addressHeaders)).toEqual([{ 'x-forwarded-for': from, 'x-real-ip': undefined, forwarded: undefined, 'x-edge-proof': undefined }]);
+    }
+  });
+
+  test('with EDGE_PROOF_SECRET set, every request reaching a backend carries it as X-Edge-Proof (a client’s own replaced)', async () => {
+    for (const [method, target] of [
+      ['POST', '/register'],
+      ['GET', '/weather/London'],
+      ['GET', '/nothing/here'],
+    ]) {
+      const before = proved.received.length;
+      const answer = await send(
+        { method, target, localAddress: '127.0.0.23', headers: [...CLAIMS, ['Content-Type', 'application/json']], body: method === 'POST' ? '{}' : undefined },
+        proved,
+      );
+      expect(answer.status).toBe(200);
+      expect(proved.received.slice(before).map(addressHeaders)).toEqual([
+        { 'x-forwarded-for': '127.0.0.23', 'x-real-ip': undefined, forwarded: undefined, 'x-edge-proof': EDGE_PROOF },
+      ]);
+    }
+  });
+
+  test("HAProxy's own health checks of both backends carry the proof when it is set, and one X-Forwarded-For", async () => {
+    // Checks run every second; the ones HAProxy sends itself carry no X-Request-ID (the API frontend sets one on every request).
+    await new Promise((r) => setTimeout(r, 1500));
+    const own = (on: EdgeHaproxy) => on.checks.filter((c) => !c.headers['x-request-id']);
+    for (const server of [1, 2, 3, 4]) {
+      const checks = own(proved).filter((c) => c.server === server);
+      expect(checks.length).toBeGreaterThan(0);
+      expect(new Set(checks.map((c) => `${c.headers['x-edge-proof']} ${c.headers['x-forwarded-for']}`))).toEqual(new Set([`${EDGE_PROOF} 127.0.0.1`]));
+    }
+    // Unset: the header is empty, which the functions (asking for no proof then) never look at.
+    expect(new Set(own(edge).map((c) => c.headers['x-edge-proof'] ?? ''))).toEqual(new Set(['']));
+  });
+
+  test('the loopback weather frontend replaces claimed addresses too, and adds the proof only when it is set', async () => {
+    for (const [on, proof] of [
+      [proved, EDGE_PROOF],
+      [edge, undefined],
+    ] as const) {
+      const before = on.received.length;
+      const answer = await rawRequest(on.weatherUrl, { method: 'GET', target: '/weather/London', localAddress: '127.0.0.24', headers: CLAIMS });
+      expect(answer.status).toBe(200);
+      const seen = on.received.slice(before);
+      expect(seen.map((r) => r.server).every((n) => n === 3 || n === 4)).toBe(true);
+      expect(seen.map(addressHeaders)).toEqual([{ 'x-forwarded-for': '127.0.0.24', 'x-real-ip': undefined, forwarded: undefined, 'x-edge-proof': proof }]);
+    }
   });
 });

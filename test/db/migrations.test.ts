@@ -116,13 +116,15 @@ describe('npm run migrate, as a deployer runs it', () => {
       await c.query("INSERT INTO users (username, password_hash) VALUES ('someone', 'x')");
       expect((await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
       await c.query('INSERT INTO later_migration VALUES (1)');
-      // The login throttle's table (an app migration of its own) is the runtime role's to read and write, not to change.
+      // The login counters' table (an app migration of its own, which dropped login_throttle) is the runtime role's
+      // to read and write, not to change.
       await c.query(
-        "INSERT INTO login_throttle VALUES ('someone', 1, now(), now()) ON CONFLICT (username) DO UPDATE SET failures = login_throttle.failures + 1",
+        "INSERT INTO login_counters VALUES ('address', '192.0.2.1', 1, now(), now(), 5, 30, 900, 900) ON CONFLICT (scope, key) DO UPDATE SET failures = login_counters.failures + 1",
       );
-      await c.query("DELETE FROM login_throttle WHERE username = 'someone'");
-      expect(await failure(c, 'TRUNCATE login_throttle')).toBe('42501');
-      expect(await failure(c, 'DROP TABLE login_throttle')).toBe('42501');
+      await c.query("DELETE FROM login_counters WHERE scope = 'address' AND key = '192.0.2.1'");
+      expect(await failure(c, 'TRUNCATE login_counters')).toBe('42501');
+      expect(await failure(c, 'DROP TABLE login_counters')).toBe('42501');
+      expect(await failure(c, 'SELECT 1 FROM login_throttle')).toBe('42P01');
       expect(await failure(c, 'CREATE TABLE intruder (id int)')).toBe('42501');
       expect(await failure(c, 'DROP TABLE later_migration')).toBe('42501');
       expect(await failure(c, 'SELECT * FROM pgmigrations')).toBe('42501');

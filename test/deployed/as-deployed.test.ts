@@ -147,6 +147,9 @@ describe('packaged for a non-local stage', () => {
         // Deployed the backend proves itself with its role (SigV4): no service token exists outside stage local.
         expect(fn.environment).not.toHaveProperty('WEATHER_SERVICE_TOKEN');
         expect(fn.environment).not.toHaveProperty('WEATHER_SERVICE_TOKEN_NEXT');
+        // The device token key only where logins are; the edge proof is the local runner's (deployed: API Gateway's sourceIp).
+        expect(fn.environment.DEVICE_TOKEN_SECRET).toBe(fn.alias === 'token' ? stack.secrets.deviceTokenSecret : undefined);
+        expect(fn.environment).not.toHaveProperty('EDGE_PROOF_SECRET');
       }
     }
     expect([stack.packages.backend.api, stack.packages.weather.api]).toEqual(['rest', 'http']);
@@ -363,6 +366,16 @@ describe('the backend, every row of the HTTP API (its REST API, payload 1.0)', (
     expect(issued.status).toBe(200);
     expect(issued.json).toMatchObject({ token_type: 'bearer', access_token: expect.any(String), expires_in: expect.any(Number) });
     token = issued.json.access_token;
+    // The device token, as a field and as its cookie (payload 2.0 `cookies`), signed with the token function's own key.
+    expect(issued.headers.getSetCookie()).toEqual([
+      expect.stringMatching(/^device_token=[\w-]+\.[\w-]+\.[\w-]+; Max-Age=2592000; Path=\/token; Secure; HttpOnly; SameSite=Strict$/),
+    ]);
+    expect(issued.headers.getSetCookie()[0]).toContain(issued.json.device_token);
+    const again = await api('POST', '/token', {
+      ...form({ username, password }),
+      headers: { ...form({}).headers, cookie: `device_token=${issued.json.device_token}` },
+    });
+    expect(again.status).toBe(200);
     const refused = await api('POST', '/token', form({ username, password: `${password}x` }));
     expectProblem(refused, 401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -577,7 +590,15 @@ describe('logs, as CloudWatch would receive them', () => {
   test('every line every function wrote is one JSON object, and none carries a secret', () => {
     const lines = stack.logs();
     expect(lines.length).toBeGreaterThan(0);
-    const secrets = [stack.secrets.jwtSecret, ...stack.secrets.roleCredentials, standIn.apiKey, password, token, ...databasePasswords];
+    const secrets = [
+      stack.secrets.jwtSecret,
+      stack.secrets.deviceTokenSecret,
+      ...stack.secrets.roleCredentials,
+      standIn.apiKey,
+      password,
+      token,
+      ...databasePasswords,
+    ];
     expect(token).not.toBe('');
     const notJson = lines.filter((line) => {
       try {

@@ -75,7 +75,9 @@ describe('the settings schemas', () => {
     for (const { file, schema, functions } of SERVICES) {
       expect(Object.keys(serverless(file).functions).sort()).toEqual([...functions].sort());
       const named = new Set(specs(schema).flatMap((spec) => spec.readBy));
-      const unknown = [...named].filter((reader) => !(functions as readonly string[]).includes(reader) && !/^(runner|npm |every function)/.test(reader));
+      const unknown = [...named].filter(
+        (reader) => !(functions as readonly string[]).includes(reader) && !/^(runner|haproxy|npm |every function)/.test(reader),
+      );
       expect(unknown).toEqual([]);
     }
   });

@@ -1,5 +1,6 @@
-// The project's haproxy.cfg (on free ports, with the given environment) in front of two stub backends that record
-// every request reaching them: for testing the edge rules themselves, without the functions behind them.
+// The project's haproxy.cfg (on free ports, with the given environment) in front of two stub backends, and two stub
+// weather instances behind its loopback weather frontend, that record every request reaching them: for testing the
+// edge rules themselves, without the functions behind them.
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,7 +9,7 @@ import { haproxyMetric } from './haproxy-metrics';
 import { spawnHaproxy } from './haproxy-process';
 
 export interface StubRequest {
-  /** which stub got it: 1 or 2 */
+  /** which stub got it: 1 or 2 (app backend), 3 or 4 (weather service) */
   server: number;
   method: string;
   url: string;
@@ -21,10 +22,12 @@ export type StubHandler = (req: IncomingMessage, res: ServerResponse, seen: Stub
 
 export interface EdgeHaproxy {
   url: string;
-  /** the loopback weather frontend, in front of the same two stubs */
+  /** the weather frontend (what the backend's WEATHER_SERVICE_URL would be) */
   weatherUrl: string;
   /** every request the stubs got, health checks left out */
   received: StubRequest[];
+  /** HAProxy's health checks the stubs got */
+  checks: StubRequest[];
   /** what the stubs answer from now on; their idle keep-alive connections are closed, so it starts afresh */
   handle(handler: StubHandler): Promise<void>;
   stop(): Promise<void>;
@@ -37,13 +40,17 @@ const answerJson: StubHandler = (_req, res) => {
   res.end('{}');
 };
 
-async function startStub(server: number, edge: { received: StubRequest[]; handler: StubHandler }): Promise<Server> {
+async function startStub(server: number, edge: { received: StubRequest[]; checks: StubRequest[]; handler: StubHandler }): Promise<Server> {
   const stub = createServer((req, res) => {
     let bodyBytes = 0;
     req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
     req.on('end', () => {
-      if (req.url === '/health-check') return answerJson(req, res, { server, method: req.method!, url: req.url, headers: req.headers, bodyBytes });
       const seen = { server, method: req.method!, url: req.url!, headers: req.headers, bodyBytes };
+      if (req.url === '/health-check') {
+        // HAProxy's own checks (and the readiness probe above), the latest 100.
+        if (edge.checks.push(seen) > 100) edge.checks.shift();
+        return answerJson(req, res, seen);
+      }
       edge.received.push(seen);
       edge.handler(req, res, seen);
     });
@@ -67,10 +74,11 @@ async function untilRouted(url: string, haproxy: ChildProcess, stderr: () => str
 
 /** Starts HAProxy with haproxy.cfg and `env` (RATE_LIMIT_*, CORS_ORIGINS, MAX_BODY_BYTES...) before two stubs. */
 export async function startEdgeHaproxy(env: Record<string, string> = {}): Promise<EdgeHaproxy> {
-  const edge = { received: [] as StubRequest[], handler: answerJson };
-  const stubs = [await startStub(1, edge), await startStub(2, edge)];
+  const edge = { received: [] as StubRequest[], checks: [] as StubRequest[], handler: answerJson };
+  const stubs = await Promise.all([1, 2, 3, 4].map((server) => startStub(server, edge)));
   const address = (stub: Server) => `127.0.0.1:${(stub.address() as AddressInfo).port}`;
-  const haproxy = await spawnHaproxy([address(stubs[0]), address(stubs[1])], env);
+  const weatherStubs = { WEATHER_1_ADDRESS: address(stubs[2]), WEATHER_2_ADDRESS: address(stubs[3]) };
+  const haproxy = await spawnHaproxy([address(stubs[0]), address(stubs[1])], { ...weatherStubs, ...env });
   const url = `http://127.0.0.1:${haproxy.port}`;
   const stop = async () => {
     await haproxy.stop();
@@ -103,5 +111,5 @@ export async function startEdgeHaproxy(env: Record<string, string> = {}): Promis
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  return { url, weatherUrl: `http://127.0.0.1:${haproxy.weatherPort}`, received: edge.received, handle, stop };
+  return { url, weatherUrl: `http://127.0.0.1:${haproxy.weatherPort}`, received: edge.received, checks: edge.checks, handle, stop };
 }

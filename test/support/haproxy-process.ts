@@ -14,7 +14,7 @@ export interface HaproxyProcess {
   /** the stats frontend's port (/stats, /metrics) and its login */
   statsPort: number;
   statsLogin: StatsLogin;
-  /** the loopback weather frontend's port (its backend: the same two addresses) */
+  /** the loopback frontend in front of the weather service's instances (WEATHER_1/2_ADDRESS) */
   weatherPort: number;
   /** the last 4000 characters HAProxy wrote to stderr */
   stderr(): string;
@@ -38,10 +38,10 @@ export async function spawnHaproxy(
       HAPROXY_ADDRESS: '127.0.0.1',
       PORT: String(port),
       STATS_PORT: String(statsPort),
+      WEATHER_PORT: String(weatherPort),
       BACKEND_1_ADDRESS: backends[0],
       BACKEND_2_ADDRESS: backends[1],
       STATS_PASSWORD: statsLogin.password,
-      WEATHER_PORT: String(weatherPort),
       WEATHER_1_ADDRESS: backends[0],
       WEATHER_2_ADDRESS: backends[1],
       ...env,

@@ -1,6 +1,6 @@
 // Invokes a Lambda handler with an API Gateway HTTP API (v2) event, the way API Gateway and
 // serverless-offline call it, and captures the JSON log lines it writes.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 
 export interface Call {
@@ -17,16 +17,29 @@ export interface Call {
   pathParameters?: Record<string, string>;
   /** requestContext.authorizer: what API Gateway verified (e.g. `{ iam: { userArn, accountId } }` on an AWS_IAM route) */
   authorizer?: Record<string, unknown>;
+  /** the connection's address (requestContext.http.sourceIp); default: a fresh one per call, so that the login
+   * throttle's per-address counters only count what a test means them to */
+  sourceIp?: string;
+  /** cookies as API Gateway v2 passes them (event.cookies) */
+  cookies?: string[];
 }
 
 export interface Answer {
   status: number;
   headers: Record<string, string>;
+  /** the Set-Cookie values (API Gateway v2 answers carry them apart from the headers) */
+  cookies: string[];
   text: string;
   json: any;
 }
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+
+/** An address of 198.18.0.0/15 (set aside for benchmarks: never a real client's), a new one per call. */
+export const freshSourceIp = () => {
+  const [a, b, c] = randomBytes(3);
+  return `198.${18 + (a & 1)}.${b}.${c}`;
+};
 
 export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = { 'x-request-id': randomUUID(), ...lower(call.headers ?? {}) };
@@ -49,6 +62,7 @@ export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
     queryStringParameters: call.query,
     pathParameters: call.pathParameters,
     body,
+    cookies: call.cookies,
     isBase64Encoded: call.binaryBody !== undefined,
     requestContext: {
       ...(call.authorizer ? { authorizer: call.authorizer as never } : {}),
@@ -56,7 +70,7 @@ export function apiGatewayEvent(call: Call): APIGatewayProxyEventV2 {
       apiId: 'test',
       domainName: 'localhost',
       domainPrefix: 'localhost',
-      http: { method: call.method, path: call.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'jest' },
+      http: { method: call.method, path: call.path, protocol: 'HTTP/1.1', sourceIp: call.sourceIp ?? freshSourceIp(), userAgent: 'jest' },
       requestId: randomUUID(),
       routeKey: `${call.method} ${call.path}`,
       stage: '$default',
@@ -82,7 +96,7 @@ export async function invoke(handler: Handler, call: Call): Promise<Answer> {
   } catch {
     json = undefined;
   }
-  return { status: result.statusCode ?? 200, headers, text, json };
+  return { status: result.statusCode ?? 200, headers, cookies: result.cookies ?? [], text, json };
 }
 
 /** Collects the JSON log lines written to stdout while it is active. */

@@ -31,7 +31,7 @@ export interface DeployedStack {
   /** the tier's folder (task roots and packages), 0755: a test may deploy a container of its own under it */
   baseDir: string;
   /** every secret handed to the services (none may appear in a log) */
-  secrets: { jwtSecret: string; roleCredentials: string[] };
+  secrets: { jwtSecret: string; deviceTokenSecret: string; roleCredentials: string[] };
   /** the IAM principal of each container, by function alias and service (`backend/weather`) */
   principals: Map<string, IamPrincipal>;
   logs(): LogLine[];
@@ -91,13 +91,20 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
   try {
     await Promise.all([backend.listen(), weather.listen()]);
     const jwtSecret = randomBytes(48).toString('base64url');
+    const deviceTokenSecret = randomBytes(48).toString('base64url');
     // What the weather stack exports and the backend's imports (Fn::ImportValue), resolved to the stand-in's values.
     const imports = { [`weather-service-${STAGE}-api-id`]: weather.apiId, [`weather-service-${STAGE}-url`]: weather.url };
     const tls = { NODE_EXTRA_CA_CERTS: settings.databaseCaFile };
+    // The local runner's edge proof in the shell that packages must not make it into a deployed template.
+    const backendEnv = {
+      ...tls,
+      DATABASE_URL: settings.databaseUrl,
+      JWT_SECRET: jwtSecret,
+      DEVICE_TOKEN_SECRET: deviceTokenSecret,
+      EDGE_PROOF_SECRET: 'x'.repeat(40),
+    };
     const [backendPackage, weatherPackage] = await Promise.all([
-      packageService(ROOT, join(base, 'package-backend'), STAGE, packagingEnv({ ...tls, DATABASE_URL: settings.databaseUrl, JWT_SECRET: jwtSecret }), {
-        imports,
-      }),
+      packageService(ROOT, join(base, 'package-backend'), STAGE, packagingEnv(backendEnv), { imports }),
       packageService(
         join(ROOT, 'functions', 'weather'),
         join(base, 'package-weather'),
@@ -131,7 +138,7 @@ export async function startDeployedStack(settings: DeployedSettings, onLog?: (li
       packages: { backend: backendPackage, weather: weatherPackage },
       containers,
       baseDir: base,
-      secrets: { jwtSecret, roleCredentials: containers.flatMap((c) => [c.credential.secretAccessKey, c.credential.sessionToken]) },
+      secrets: { jwtSecret, deviceTokenSecret, roleCredentials: containers.flatMap((c) => [c.credential.secretAccessKey, c.credential.sessionToken]) },
       principals,
       logs: () => containers.flatMap((c) => c.logs),
       stop,
