@@ -3,8 +3,9 @@ import { HttpProblem } from '../problems';
 import type { Database } from './pool';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-// SQLSTATE: 08xxx connection exception, 57P0x shutdown / cannot connect now, 53300 too many connections.
-const SQLSTATE = /^(08...|57P0[1-4]|53300)$/;
+// SQLSTATE: 08xxx connection exception, 57P0x shutdown / cannot connect now, 53300 too many connections, 57014 a
+// statement cancelled (statement_timeout: the server's side of the query deadline, which may fire before the client's).
+const SQLSTATE = /^(08...|57P0[1-4]|53300|57014)$/;
 const MESSAGES = [
   'timeout exceeded when trying to connect',
   'Connection terminated',

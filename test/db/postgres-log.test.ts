@@ -1,10 +1,11 @@
 // Values travel as bind parameters, never formatted into the SQL text: Postgres logs the text of a failed or cancelled
 // statement, and that text then holds no password hash. Checked on a Postgres of this file's own, whose server log it
 // reads whole (the run's shared server logs every file's statements).
-import pg from 'pg';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { handler as register } from '../../functions/auth/register';
+import { isDatabaseUnavailable } from '../../layers/db/availability';
 import type { EmbeddedPostgresState } from '../../layers/local-runtime/state';
 import { closeDatabases } from '../../functions/deps';
 import { startPostgres, type RunningPostgres } from '../support/embedded-postgres';
@@ -64,5 +65,21 @@ test('an INSERT cancelled by the statement timeout is logged without the passwor
   } finally {
     await blocker.query('ROLLBACK').catch(() => undefined);
     await blocker.end();
+  }
+});
+
+test("Postgres's own statement timeout (SQLSTATE 57014) counts as the database being unavailable (503), as the client's deadline does", async () => {
+  const state = JSON.parse(readFileSync(join(server.stateDir, 'postgres.json'), 'utf8')) as EmbeddedPostgresState;
+  const client = new pg.Client({ connectionString: state.appUrl, statement_timeout: 50 });
+  await client.connect();
+  try {
+    const failure = await client.query('SELECT pg_sleep(2)').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toMatchObject({ code: '57014' });
+    expect(isDatabaseUnavailable(failure)).toBe(true);
+  } finally {
+    await client.end();
   }
 });

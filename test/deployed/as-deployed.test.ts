@@ -549,6 +549,7 @@ describe('the CloudFormation templates: the defences only AWS runs', () => {
       API_WAF: 'off',
       DATABASE_URL: 'postgres://a@db.example/app_db?sslmode=verify-full',
       JWT_SECRET: stack.secrets.jwtSecret,
+      DEVICE_TOKEN_SECRET: stack.secrets.deviceTokenSecret,
     };
     delete env.LOCAL_STATE_DIR;
     const { stdout } = await runSls(ROOT, ['print', '--stage', STAGE, '--format', 'json'], env, `.esbuild-print-${process.pid}`);

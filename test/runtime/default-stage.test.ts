@@ -42,6 +42,7 @@ describe('the default stage', () => {
     const env = cleanEnv({
       DATABASE_URL: 'postgres://app_user:x@127.0.0.1:9/app_db',
       JWT_SECRET: secret(),
+      DEVICE_TOKEN_SECRET: secret(),
       WEATHER_SERVICE_TOKEN: secret(),
       WEATHER_SERVICE_URL: 'http://127.0.0.1:9',
     });
