@@ -15,7 +15,7 @@ import { commandLine, groupMembers } from './processes';
 import { bundleDir, bundleInstanceHook, bundleService, stopBundler, watchService, type BundleWatcher } from './services/bundles';
 import { backendName, backendServices, local, weatherName, weatherServices, type InstancePorts, serviceEnvironment } from './services/functions';
 import { haproxyService } from './services/haproxy';
-import { adminSocketPath, restoreServer, setServerState, withdrawServer, type DrainTimes } from './services/haproxy-admin';
+import { adminSocketPath, restoreServer, setServerState, withdrawServer, type RollingTimes } from './services/haproxy-admin';
 import type { StatsLogin } from './services/haproxy-stats';
 import { migrateExternal } from './services/migrations';
 import { postgresService } from './services/postgres';
@@ -85,7 +85,8 @@ export interface Stack {
   /**
    * Stops one process (whatever state it is in) and starts it again with the same command, ports and data dir, once it
    * is ready; `env` changes its environment from then on (a rotated credential). An instance HAProxy balances leaves its
-   * pool first (its requests finish) and is UP in it again when this resolves. Updates `pids`, resolves with the new pid.
+   * pool first (its requests finish) and is back in it, its checks passed, when this resolves. Updates `pids`, resolves
+   * with the new pid.
    */
   restart(name: ServiceName, env?: Record<string, string | undefined>): Promise<number>;
   /** The key the generated stand-in accepts (tests check that it never leaks into logs or answers). */
@@ -382,20 +383,22 @@ function runningStack(plan: Plan, supervisor: Supervisor, stop: () => Promise<vo
 }
 
 /**
- * A pool's other instances get 30 s to be UP (one restarted just before is UP at once, one whose check failed under
- * load within a few); the requests of a withdrawn one HAProxy's `timeout server`, past which it gives up on them itself.
+ * A pool's other instances get 30 s to be UP (one restarted just before is, one whose check failed under load is
+ * within a few); a withdrawn one's requests HAProxy's `timeout server`, past which it gives up on them itself; the
+ * new process 30 s to pass HAProxy's checks (two in a row, ~1.5 s, once it answers).
  */
-const DRAIN: DrainTimes = { peersMs: 30_000, requestsMs: 15_000 };
+const ROLLING: RollingTimes = { peersMs: 30_000, requestsMs: 15_000, checksMs: 30_000 };
 
 /**
- * Restarts one process. An instance HAProxy balances leaves its pool first (its requests finish) and is back in it, UP,
- * when this resolves: restarted one after another, the instances of a pool are never out together.
+ * Restarts one process. An instance HAProxy balances leaves its pool first (its requests finish) and takes traffic
+ * again once HAProxy's checks pass on the new process: restarted one after another, a pool's instances are never out
+ * together.
  */
 async function restartInPool(plan: Plan, supervisor: Supervisor, name: ServiceName, env?: Record<string, string | undefined>): Promise<number> {
   const pool = plan.haproxyAdmin.pools.get(name);
   const { socket } = plan.haproxyAdmin;
   if (pool === undefined || !supervisor.running.get('haproxy')?.running) return supervisor.restart(name, env);
-  await withdrawServer(socket, pool, name, DRAIN, plan.progress);
+  await withdrawServer(socket, pool, name, ROLLING, plan.progress);
   let pid: number;
   try {
     pid = await supervisor.restart(name, env);
@@ -403,7 +406,7 @@ async function restartInPool(plan: Plan, supervisor: Supervisor, name: ServiceNa
     await setServerState(socket, pool, name, 'ready').catch(() => undefined); // its checks decide, as for any instance
     throw err;
   }
-  await restoreServer(socket, pool, name, plan.readyTimeoutMs);
+  await restoreServer(socket, pool, name, ROLLING, plan.progress);
   return pid;
 }
 
