@@ -176,6 +176,12 @@ export const EDGE_SETTINGS = defineSettings('haproxy', {
     scope: 'internal',
     description: 'its password: generated once into `LOCAL_STATE_DIR/stats-password`; unset, both pages are refused',
   }),
+  adminSocket: text('HAPROXY_ADMIN_SOCKET', {
+    default: '',
+    readBy: HAPROXY,
+    scope: 'internal',
+    description: "the runtime API's socket (`LOCAL_STATE_DIR/haproxy.sock`, mode 600): the runner drains an instance through it before restarting it",
+  }),
   instanceLogs: text('INSTANCE_LOGS', {
     default: '',
     readBy: ['every instance under the runner'],

@@ -15,6 +15,7 @@ import { commandLine, groupMembers } from './processes';
 import { bundleDir, bundleInstanceHook, bundleService, stopBundler, watchService, type BundleWatcher } from './services/bundles';
 import { backendName, backendServices, local, weatherName, weatherServices, type InstancePorts, serviceEnvironment } from './services/functions';
 import { haproxyService } from './services/haproxy';
+import { adminSocketPath, restoreServer, setServerState, withdrawServer, type RollingTimes } from './services/haproxy-admin';
 import type { StatsLogin } from './services/haproxy-stats';
 import { migrateExternal } from './services/migrations';
 import { postgresService } from './services/postgres';
@@ -75,13 +76,17 @@ export interface Stack {
   stateDir: string;
   /** The login of /stats and /metrics (kept in the state dir). */
   statsLogin: StatsLogin;
+  /** This start's X-Edge-Proof, which HAProxy adds to every request: what a caller of an instance directly (a test) must send. */
+  edgeProof: string;
   /** Milliseconds from startStack() to healthy. */
   startupMs: number;
   /** Called when a process exits while the stack runs (not during stop() or restart()). */
   onUnexpectedExit(listener: (name: ServiceName, description: string) => void): void;
   /**
    * Stops one process (whatever state it is in) and starts it again with the same command, ports and data dir, once it
-   * is ready; `env` changes its environment from then on (a rotated credential). Updates `pids`, resolves with the new pid.
+   * is ready; `env` changes its environment from then on (a rotated credential). An instance HAProxy balances leaves its
+   * pool first (its requests finish) and is back in it, its checks passed, when this resolves. Updates `pids`, resolves
+   * with the new pid.
    */
   restart(name: ServiceName, env?: Record<string, string | undefined>): Promise<number>;
   /** The key the generated stand-in accepts (tests check that it never leaks into logs or answers). */
@@ -180,10 +185,13 @@ interface Plan {
   logDir: string;
   bundles: { backend: string; weather: string; logHook: string };
   secrets: ReturnType<typeof stackSecrets>;
+  /** HAProxy's runtime API, and the pool (HAProxy backend) each instance is a server of. */
+  haproxyAdmin: { socket: string; pools: ReadonlyMap<string, string> };
   openWeather: { apiKey: string; baseUrl: string };
   dev: boolean;
   readyTimeoutMs: number;
   signal?: AbortSignal;
+  progress: (message: string) => void;
 }
 
 /** The services in start order; stop() goes through them in reverse (replicas of a group together). */
@@ -217,6 +225,7 @@ function collectServices(plan: Plan, tasks: Tasks): ServiceSpec[] {
     edgeProof: secrets.edgeProof,
     statsLogin: secrets.statsLogin,
     stateDir,
+    adminSocket: plan.haproxyAdmin.socket,
     env: base,
     dependsOn: ports.postgres === undefined ? instances : ['postgres', ...instances],
     prepare: tasks.migrated,
@@ -273,6 +282,13 @@ async function planStack(options: StackOptions, env: NodeJS.ProcessEnv, stateDir
       logHook: join(bundleDir(ROOT, `${tag}-hooks`), 'instance-logs.cjs'),
     },
     secrets: stackSecrets(stateDir),
+    haproxyAdmin: {
+      socket: adminSocketPath(stateDir),
+      pools: new Map([
+        ...ports.backends.map((_, i) => [backendName(i), 'app_backend'] as const),
+        ...ports.weathers.map((_, i) => [weatherName(i), 'weather_service'] as const),
+      ]),
+    },
     openWeather: {
       apiKey: apiKey ?? randomBytes(16).toString('hex'),
       baseUrl: ports.standIn === undefined ? (env.OPENWEATHER_BASE_URL ?? '') : local(ports.standIn),
@@ -280,6 +296,7 @@ async function planStack(options: StackOptions, env: NodeJS.ProcessEnv, stateDir
     dev: options.dev ?? false,
     readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
     signal: options.signal,
+    progress: options.onProgress ?? (() => undefined),
   };
 }
 
@@ -356,12 +373,41 @@ function runningStack(plan: Plan, supervisor: Supervisor, stop: () => Promise<vo
     logFiles: Object.fromEntries(running().map(([name, p]) => [name, p.logFile])),
     stateDir: plan.stateDir,
     statsLogin: plan.secrets.statsLogin,
+    edgeProof: plan.secrets.edgeProof,
     startupMs,
     standInApiKey: plan.ports.standIn === undefined ? undefined : plan.openWeather.apiKey,
     onUnexpectedExit: (listener) => supervisor.onUnexpectedExit(listener as (name: string, description: string) => void),
-    restart: async (name, env) => (pids[name] = await supervisor.restart(name, env)),
+    restart: async (name, env) => (pids[name] = await restartInPool(plan, supervisor, name, env)),
     stop,
   };
+}
+
+/**
+ * A pool's other instances get 30 s to be UP (one restarted just before is, one whose check failed under load is
+ * within a few); a withdrawn one's requests HAProxy's `timeout server`, past which it gives up on them itself; the
+ * new process 30 s to pass HAProxy's checks (two in a row, ~1.5 s, once it answers).
+ */
+const ROLLING: RollingTimes = { peersMs: 30_000, requestsMs: 15_000, checksMs: 30_000 };
+
+/**
+ * Restarts one process. An instance HAProxy balances leaves its pool first (its requests finish) and takes traffic
+ * again once HAProxy's checks pass on the new process: restarted one after another, a pool's instances are never out
+ * together.
+ */
+async function restartInPool(plan: Plan, supervisor: Supervisor, name: ServiceName, env?: Record<string, string | undefined>): Promise<number> {
+  const pool = plan.haproxyAdmin.pools.get(name);
+  const { socket } = plan.haproxyAdmin;
+  if (pool === undefined || !supervisor.running.get('haproxy')?.running) return supervisor.restart(name, env);
+  await withdrawServer(socket, pool, name, ROLLING, plan.progress);
+  let pid: number;
+  try {
+    pid = await supervisor.restart(name, env);
+  } catch (err) {
+    await setServerState(socket, pool, name, 'ready').catch(() => undefined); // its checks decide, as for any instance
+    throw err;
+  }
+  await restoreServer(socket, pool, name, ROLLING, plan.progress);
+  return pid;
 }
 
 /** Processes still alive in the groups a stack started (empty after stop()). */

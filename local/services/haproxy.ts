@@ -73,6 +73,8 @@ export interface HaproxyOptions {
   edgeProof: string;
   statsLogin: StatsLogin;
   stateDir: string;
+  /** The runtime API's socket (local/services/haproxy-admin.ts). */
+  adminSocket: string;
   /** The environment HAProxy inherits (PATH …); the settings above are added to it. */
   env: NodeJS.ProcessEnv;
   dependsOn: string[];
@@ -100,6 +102,7 @@ function haproxyEnvironment(o: HaproxyOptions): NodeJS.ProcessEnv {
     EDGE_PROOF_SECRET: o.edgeProof,
     STATS_USER: o.statsLogin.user,
     STATS_PASSWORD: o.statsLogin.password,
+    HAPROXY_ADMIN_SOCKET: o.adminSocket,
   };
 }
 
