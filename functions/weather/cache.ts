@@ -1,7 +1,10 @@
 // The weather cache in weather_db: all SQL of the weather service's cache and refresh leases, always with bind parameters.
+// In front of it, each instance keeps the fresh entries it read or wrote for up to WEATHER_MEMORY_CACHE_MS, so a city
+// asked for hundreds of times a second costs one query per instance per that time, not one per request.
 import { randomUUID } from 'node:crypto';
 import type { IBaseProtocol } from 'pg-promise';
 import { withParameters } from '../../layers/db/pool';
+import { MemoryCache } from '../../layers/memory-cache';
 import { settings, weatherDatabase } from './deps';
 import type { Observation } from './openweather';
 
@@ -11,6 +14,8 @@ export interface CacheEntry {
   fetched_at: Date;
   /** Younger than the TTL (the weather TTL, or the shorter unknown-city TTL for a null report). */
   fresh: boolean;
+  /** How much longer it stays fresh, in ms (≤ 0 once it is not). */
+  fresh_for_ms: number;
 }
 
 /** A claimed right to refresh one city, across every instance, until released or expired. */
@@ -18,12 +23,14 @@ export interface RefreshLease {
   release(): Promise<void>;
 }
 
-// Freshness is judged by the database clock, so every instance agrees on it.
+// Freshness is judged by the database clock, so every instance agrees on it (and on how long an entry stays fresh).
 const READ = `
-  SELECT report, fetched_at,
-         clock_timestamp() - fetched_at < make_interval(secs => CASE WHEN report IS NULL THEN $2::int ELSE $3::int END) AS fresh
-    FROM weather_cache
-   WHERE city_key = $1`;
+  SELECT report, fetched_at, fresh_for_ms > 0 AS fresh, fresh_for_ms
+    FROM (SELECT report, fetched_at,
+                 (1000 * (extract(epoch FROM fetched_at - clock_timestamp()) + CASE WHEN report IS NULL THEN $2::int ELSE $3::int END))::float8
+                   AS fresh_for_ms
+            FROM weather_cache
+           WHERE city_key = $1) AS entry`;
 
 const WRITE = `
   INSERT INTO weather_cache (city_key, report, fetched_at) VALUES ($1, $2, clock_timestamp())
@@ -63,10 +70,25 @@ const RELEASE_LEASE = `DELETE FROM weather_refresh_leases WHERE city_key = $1 AN
 /** Rows deleted per write at most (each write adds one). */
 const EXPIRE_BATCH = 100;
 
-function read(db: IBaseProtocol<unknown>, key: string): Promise<CacheEntry | null> {
+/** Cities an instance keeps in memory at most (about 1 kB each): made-up names cannot grow it past this. */
+const MEMORY_ENTRIES = 1000;
+
+// Only fresh entries, each until the sooner of its freshness and WEATHER_MEMORY_CACHE_MS: a city refreshed by another
+// instance meanwhile is answered from the older, still fresh reading for at most that long.
+const recent = new MemoryCache<CacheEntry>(MEMORY_ENTRIES);
+
+function remember(key: string, entry: CacheEntry): void {
+  if (entry.fresh) recent.set(key, entry, Math.min(entry.fresh_for_ms, settings().weatherMemoryCacheMs));
+}
+
+async function read(db: IBaseProtocol<unknown>, key: string): Promise<CacheEntry | null> {
+  const inMemory = recent.get(key);
+  if (inMemory) return inMemory;
   const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = settings();
-  // Named (prepared): the cache hit path runs it on every request, so it is parsed and planned once per connection.
-  return db.oneOrNone<CacheEntry>({ name: 'weather-cache.read', text: READ, values: [key, unknownCityTtlSeconds, weatherCacheTtlSeconds] });
+  // Named (prepared): the cache hit path runs it often, so it is parsed and planned once per connection.
+  const entry = await db.oneOrNone<CacheEntry>({ name: 'weather-cache.read', text: READ, values: [key, unknownCityTtlSeconds, weatherCacheTtlSeconds] });
+  if (entry) remember(key, entry);
+  return entry;
 }
 
 export const weatherCache = {
@@ -74,7 +96,10 @@ export const weatherCache = {
 
   /** Stores what the provider said (null: unknown city) and returns the time it was stored. */
   async write(key: string, report: Observation | null): Promise<Date> {
-    return (await weatherDatabase().one<{ fetched_at: Date }>(withParameters(WRITE, [key, report]))).fetched_at;
+    const { fetched_at } = await weatherDatabase().one<{ fetched_at: Date }>(withParameters(WRITE, [key, report]));
+    const { unknownCityTtlSeconds, weatherCacheTtlSeconds } = settings();
+    remember(key, { report, fetched_at, fresh: true, fresh_for_ms: 1000 * (report ? weatherCacheTtlSeconds : unknownCityTtlSeconds) });
+    return fetched_at;
   },
 
   /** Deletes expired unknown cities, reports past the retention period and abandoned leases; returns the rows removed. */

@@ -44,6 +44,14 @@ export const WEATHER_SETTINGS = defineSettings('weather-service', {
     readBy: ['weather'],
     description: 'freshness of a cached city, in seconds',
   }),
+  weatherMemoryCacheMs: integer('WEATHER_MEMORY_CACHE_MS', {
+    min: 0,
+    max: 60_000,
+    default: 1000,
+    readBy: ['weather'],
+    description:
+      'how long an instance answers a fresh city from its memory before asking `weather_db` again, in ms (never past the entry\'s freshness; 0: every hit is a query)',
+  }),
   unknownCityTtlSeconds: integer('WEATHER_UNKNOWN_CITY_TTL_SECONDS', {
     min: 1,
     max: 86_400,

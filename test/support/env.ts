@@ -9,3 +9,6 @@ process.env.OPENWEATHER_CALLS_PER_MINUTE ??= '1000';
 // quotas as high as that budget (the quota tests set their own).
 process.env.WEATHER_MISSES_PER_USER_PER_MINUTE ??= '1000';
 process.env.WEATHER_MISSES_PER_ADDRESS_PER_MINUTE ??= '1000';
+// Tests stand for the passing of time by ageing cache rows in the database: no instance may answer from its memory
+// meanwhile (test/weather/memory-cache.test.ts turns it on).
+process.env.WEATHER_MEMORY_CACHE_MS ??= '0';
