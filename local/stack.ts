@@ -63,7 +63,13 @@ export interface StackUrls {
   weather: string;
   /** Each weather service instance, directly. */
   weatherInstances: string[];
+  /** Each app backend instance's HTTP port, directly (refused without the edge proof). */
   backends: string[];
+  /**
+   * Each app backend instance's Lambda invoke endpoint (serverless-offline's --lambdaPort): POST
+   * `/2015-03-31/functions/app-backend-local-<function>/invocations` with an event runs that function.
+   */
+  backendInvoke: string[];
   standIn?: string;
   postgres?: string;
 }
@@ -251,6 +257,7 @@ function stackUrls(ports: Ports): StackUrls {
     weather: local(ports.weather),
     weatherInstances: ports.weathers.map((p) => local(p.http)),
     backends: ports.backends.map((p) => local(p.http)),
+    backendInvoke: ports.backends.map((p) => local(p.lambda)),
     standIn: ports.standIn === undefined ? undefined : local(ports.standIn),
     postgres: ports.postgres === undefined ? undefined : `127.0.0.1:${ports.postgres}`,
   };

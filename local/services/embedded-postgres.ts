@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { EmbeddedPostgresState } from '../../layers/local-runtime/state';
 import { ROOT } from '../paths';
 import { DATABASES, migrateDatabase } from './migrations';
+import { ensureRole } from './postgres-roles';
 
 type Secrets = Record<'superuser' | (typeof DATABASES)[number]['role'] | (typeof DATABASES)[number]['owner'], string>;
 
@@ -34,12 +35,6 @@ async function asSuperuser(port: number, secrets: Secrets, db: string, work: (cl
   } finally {
     await admin.end();
   }
-}
-
-async function ensureRole(admin: pg.Client, role: string, password: string) {
-  const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-  const verb = exists.rowCount ? 'ALTER' : 'CREATE';
-  await admin.query(`${verb} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${password.replace(/'/g, "''")}'`);
 }
 
 /**

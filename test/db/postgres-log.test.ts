@@ -1,6 +1,8 @@
 // Values travel as bind parameters, never formatted into the SQL text: Postgres logs the text of a failed or cancelled
-// statement, and that text then holds no password hash. Checked on a Postgres of this file's own, whose server log it
-// reads whole (the run's shared server logs every file's statements).
+// statement, and that text then holds no password hash. Role passwords, which cannot be parameters, are set by
+// statements Postgres never logs. Checked on a Postgres of this file's own, whose server log it reads whole (the run's
+// shared server logs every file's statements).
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +10,7 @@ import { handler as register } from '../../functions/auth/register';
 import { isDatabaseUnavailable } from '../../layers/db/availability';
 import type { EmbeddedPostgresState } from '../../layers/local-runtime/state';
 import { closeDatabases } from '../../functions/deps';
+import { ensureRole } from '../../local/services/postgres-roles';
 import { startPostgres, type RunningPostgres } from '../support/embedded-postgres';
 import { invoke } from '../support/lambda';
 import { uniqueName } from '../support/users';
@@ -82,4 +85,49 @@ test("Postgres's own statement timeout (SQLSTATE 57014) counts as the database b
   } finally {
     await client.end();
   }
+});
+
+describe('role passwords (CREATE/ALTER ROLE … PASSWORD cannot take bind parameters)', () => {
+  let admin: pg.Client;
+  beforeAll(async () => {
+    const { superuser } = JSON.parse(readFileSync(join(server.stateDir, 'postgres-secrets.json'), 'utf8')) as { superuser: string };
+    admin = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'postgres', password: superuser, database: 'postgres' });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+  });
+  const password = () => randomBytes(24).toString('base64url');
+
+  test('a role statement that fails is logged without its password', async () => {
+    const secret = password();
+    // Names starting with pg_ are reserved: CREATE ROLE fails after its text is parsed.
+    await expect(ensureRole(admin, 'pg_not_allowed', secret)).rejects.toThrow(/reserved/);
+    const log = await logOnceItHolds('role name "pg_not_allowed" is reserved');
+    expect(log).not.toContain(secret);
+    // The failure is still in the log, without the statement.
+    expect(log).not.toMatch(/STATEMENT: +CREATE ROLE pg_not_allowed/);
+  });
+
+  test('on a session that logs every statement, creating and then altering a role logs neither password', async () => {
+    const [first, second] = [password(), password()];
+    await admin.query("SET log_statement = 'all'");
+    await admin.query('SET log_min_duration_statement = 0');
+    try {
+      await ensureRole(admin, 'logged_session_role', first);
+      await ensureRole(admin, 'logged_session_role', second);
+      // The session logs statements again afterwards (SET LOCAL ended with the transaction).
+      await admin.query("SELECT 'after the roles' AS marker");
+      const log = await logOnceItHolds("SELECT 'after the roles' AS marker");
+      expect(log).not.toContain(first);
+      expect(log).not.toContain(second);
+      // The role has the second password.
+      const role = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'logged_session_role', password: second, database: 'postgres' });
+      await role.connect();
+      await role.end();
+    } finally {
+      await admin.query('RESET log_statement; RESET log_min_duration_statement');
+      await admin.query('DROP ROLE IF EXISTS logged_session_role');
+    }
+  });
 });
