@@ -50,7 +50,7 @@ export const WEATHER_SETTINGS = defineSettings('weather-service', {
     default: 1000,
     readBy: ['weather'],
     description:
-      'how long an instance answers a fresh city from its memory before asking `weather_db` again, in ms (never past the entry\'s freshness; 0: every hit is a query)',
+      "how long an instance answers a fresh city from its memory before asking `weather_db` again, in ms (never past the entry's freshness; 0: every hit is a query)",
   }),
   unknownCityTtlSeconds: integer('WEATHER_UNKNOWN_CITY_TTL_SECONDS', {
     min: 1,

@@ -46,10 +46,10 @@ test('an entry is never answered from memory past its freshness in weather_db', 
   const city = uniqueCity('Brief Town');
   // Fresh for another 300 ms by the database clock (the TTL is 600 s), well inside the memory's 1.5 s.
   const report = toObservation(weatherBody(city, 'metric'), city);
-  await weatherDatabase().none(
-    `INSERT INTO weather_cache (city_key, report, fetched_at) VALUES ($1, $2, clock_timestamp() - interval '599.7 seconds')`,
-    [cityKey(city), report],
-  );
+  await weatherDatabase().none(`INSERT INTO weather_cache (city_key, report, fetched_at) VALUES ($1, $2, clock_timestamp() - interval '599.7 seconds')`, [
+    cityKey(city),
+    report,
+  ]);
   const hit = await weather(city);
   expect(hit.json).toMatchObject({ cached: true, stale: false });
   await sleep(600);
