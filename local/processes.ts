@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RotatingLogFile } from './log-files';
+import { closeWriteEnd, logPipe, type LogPipe } from './log-pipe';
 import { rotationSettings } from './settings';
 
 /**
@@ -13,7 +14,8 @@ import { rotationSettings } from './settings';
  *   prints (serverless-offline's banners, Node's warnings, a crash) reaches <name>.stderr.log through this process;
  * - `json`: JSON lines go to <name>.log (from stdout, and from stderr, where Powertools writes WARN and ERROR),
  *   anything else (serverless-offline's banners and notices) to <name>.stderr.log;
- * - `files`: stdout into <name>.log, stderr into <name>.stderr.log, copied as they come (not split into lines);
+ * - `files`: stdout into <name>.log through a pipe read in batches (local/log-pipe.ts: HAProxy's access lines),
+ *   stderr into <name>.stderr.log, both copied in chunks (not split into lines);
  * - `plain`: stdout and stderr both into <name>.log.
  */
 export type LogRouting = 'self' | 'json' | 'files' | 'plain';
@@ -41,6 +43,8 @@ export class ManagedProcess {
   readonly exited: Promise<Exit>;
   exit?: Exit;
   private readonly child: ChildProcess;
+  /** For `files`: the pipe its stdout writes into. */
+  private readonly logPipe?: LogPipe;
   private readonly tail: string[] = [];
   private readonly lineListeners = new Set<(line: string) => void>();
 
@@ -52,13 +56,16 @@ export class ManagedProcess {
   ) {
     this.logFile = join(options.logDir, `${name}.log`);
     if (options.logs !== 'plain') this.errorLogFile = join(options.logDir, `${name}.stderr.log`);
+    const pipe = options.logs === 'files' ? logPipe(options.logDir, name) : undefined;
     this.child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true, // its own process group: Ctrl-C reaches only the runner, which stops the rest in order
       // Output always passes through this process, whose writer rotates the files by size (local/log-files.ts).
-      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', pipe?.writeFd ?? 'pipe', 'pipe'],
     });
+    if (pipe) closeWriteEnd(pipe);
+    this.logPipe = pipe;
     if (this.child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
     this.pid = this.child.pid;
     this.exited = new Promise((resolveExit) => {
@@ -86,7 +93,7 @@ export class ManagedProcess {
       if (--open === 0) for (const file of files) file.end();
     };
     if (mode === 'files') {
-      this.child.stdout!.on('data', (chunk: Buffer) => out!.write(chunk)).on('close', closeWhenDone);
+      this.logPipe!.read((chunk) => out!.write(chunk), closeWhenDone);
       this.child.stderr!.on('data', (chunk: Buffer) => err.write(chunk)).on('close', closeWhenDone);
       return;
     }
