@@ -2,7 +2,19 @@
 import { parseArgs } from 'node:util';
 
 /** Every scenario, in the order a full run measures them. */
-export const SCENARIO_IDS = ['runtime', 'weather-hit', 'user-get', 'health', 'token', 'cold-burst', 'memory', 'cores', 'replicas', 'cold-starts'] as const;
+export const SCENARIO_IDS = [
+  'first-seconds',
+  'runtime',
+  'weather-hit',
+  'user-get',
+  'health',
+  'token',
+  'cold-burst',
+  'memory',
+  'cores',
+  'replicas',
+  'cold-starts',
+] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export interface Options {

@@ -46,6 +46,13 @@ function throughput(report: BenchReport): string[] {
     lines.push(
       `| ${report.scenarios.find((s) => s.id === report.fixedRate!.id)?.title ?? report.fixedRate.id} at ${report.fixedRate.offeredPerSecond} req/s offered | stack | ${loadCells(report.fixedRate.stack)} | |`,
     );
+  const first = report.firstSeconds;
+  if (first) {
+    const after = first.startedAfterHealthyMs === undefined ? 'a running stack' : `from ${(first.startedAfterHealthyMs / 1000).toFixed(1)} s after healthy`;
+    lines.push(
+      `| ${report.scenarios.find((s) => s.id === first.id)?.title ?? first.id}, the first ${first.stack.durationSeconds ?? 10} s (${after}, no warm-up) | stack | ${loadCells(first.stack)} | |`,
+    );
+  }
   lines.push('', 'req/s counts 2xx answers only; errors = non-2xx answers + socket errors + timeouts.');
   const ic = report.stack.ingressConnections;
   if (ic)

@@ -22,6 +22,8 @@ export interface BenchReport {
   runtime?: RuntimeReport;
   scenarios: ScenarioReport[];
   fixedRate?: { id: string; offeredPerSecond: number; stack: LoadResult; stackCpu?: CpuPerRequest };
+  /** cached weather in the first seconds after healthy (bench/scenarios/first-seconds.ts) */
+  firstSeconds?: { id: string; startedAfterHealthyMs?: number; stack: LoadResult; stackCpu?: CpuPerRequest };
   bcrypt?: BcryptCeiling;
   coldBurst: { stack?: ColdBurstReport; direct?: ColdBurstReport };
   memory?: MemoryReport;

@@ -17,6 +17,7 @@ import type { BenchReport } from './results';
 import { runColdBurst } from './scenarios/cold-burst';
 import { runColdStarts } from './scenarios/cold-starts';
 import { runCores } from './scenarios/cores';
+import { runFirstSeconds } from './scenarios/first-seconds';
 import { LOAD_SCENARIOS, runLoadScenario } from './scenarios/load-scenarios';
 import { MEMORY_USAGE_DIR, runMemory } from './scenarios/memory';
 import { runReplicas } from './scenarios/replicas';
@@ -125,6 +126,7 @@ async function prepare(ctx: BenchContext): Promise<Run> {
 }
 
 const ON_MAIN_STACK: Partial<Record<ScenarioId, (run: Run) => Promise<void>>> = {
+  'first-seconds': runFirstSeconds,
   runtime: runRuntime,
   'cold-burst': runColdBurst,
   memory: runMemory,

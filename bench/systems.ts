@@ -18,6 +18,8 @@ export interface StackUnderTest {
   /** the process that runs the stack and relays its log lines: the bench itself, or `npm start` (its pid file) */
   runnerPid?: number;
   startupMs?: number;
+  /** when it was reported healthy (Date.now()), when the bench started it */
+  healthyAt?: number;
   stateDir?: string;
   /** the stack object when the bench started it (profiles need its pids) */
   own?: Stack;
@@ -90,6 +92,7 @@ export async function startOwnStack(
     pids: { ...pids, 'owm-standin': upstream.process.pid },
     runnerPid: process.pid,
     startupMs: stack.startupMs,
+    healthyAt: Date.now(),
     stateDir: stack.stateDir,
     own: stack,
     stop,

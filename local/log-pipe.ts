@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 /** Lines left to gather between two reads: a fraction of what the pipe holds, for bursts above the rate just seen. */
 const LINES_PER_READ = 50;
 /** The longest wait between two reads, so a line is in its file within this long (ms). */
-const MAX_WAIT_MS = 25;
+const MAX_WAIT_MS = 50;
 /** What a pipe holds on Linux (F_GETPIPE_SZ): one read of this size empties it. */
 const PIPE_BYTES = 64 * 1024;
 
@@ -50,7 +50,7 @@ const countLines = (chunk: Buffer, length: number) => {
 /**
  * Reads all the pipe holds (one read: the buffer is as large as the pipe), then leaves it unpolled for as long as
  * LINES_PER_READ lines take to arrive at the rate of that read (at most MAX_WAIT_MS): at a thousand lines a second,
- * forty reads, not a thousand. (A paused socket stops reading only when it reads into its own buffer, `onread`.)
+ * twenty reads, not a thousand. (A paused socket stops reading only when it reads into its own buffer, `onread`.)
  */
 function readInBatches(fd: number, onChunk: (chunk: Buffer) => void, done: () => void): void {
   let lastRead = performance.now();

@@ -64,6 +64,14 @@ export const RUNNER_SETTINGS = defineSettings('runner', {
     readBy: RUNNER,
     description: "V8's old-space cap of each serverless-offline instance, in MB (`--max-old-space-size`, ahead of any `NODE_OPTIONS` of yours)",
   }),
+  warmUpRequests: integer('WARM_UP_REQUESTS', {
+    min: 0,
+    max: 100_000,
+    default: 1000,
+    readBy: RUNNER,
+    description:
+      'requests the runner sends each instance before it reports healthy (and after a restart), so the first seconds run near full speed (`local/warm-up.ts`; `0`: none)',
+  }),
   localStateDir: LOCAL_STATE_DIR,
   postgresPort: port('POSTGRES_PORT', 0, 'the embedded Postgres under `npm run db` (`0`: a free one)', ['npm run db']),
   migrateDatabaseUrl: ownerUrl('MIGRATE_DATABASE_URL', 'app_db'),

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import type { AnySchema } from '../layers/config/schema';
+import { resolveSetting, type AnySchema } from '../layers/config/schema';
 import { localSecret } from '../layers/local-runtime/state';
 import { lastErrorLine } from './log-files';
 import { DEFAULT_LOG_DIR, DEFAULT_STATE_DIR, ROOT } from './paths';
@@ -24,6 +24,7 @@ import { ALL_SCHEMAS, assertLocalRunSettings, EDGE_SETTINGS, OFFLINE_SETTINGS, P
 import { BACKEND_SETTINGS } from '../functions/settings';
 import { WEATHER_SETTINGS } from '../functions/weather/settings';
 import { Supervisor, type ServiceSpec } from './supervisor';
+import { warmUp, type WarmUpReport, type WarmUpTarget } from './warm-up';
 
 export { ROOT } from './paths';
 export { StackAlreadyRunning } from './pid-file';
@@ -86,6 +87,8 @@ export interface Stack {
   edgeProof: string;
   /** Milliseconds from startStack() to healthy. */
   startupMs: number;
+  /** What the warm-up before healthy sent each instance, and how they answered (local/warm-up.ts). */
+  warmUp: WarmUpReport;
   /** Called when a process exits while the stack runs (not during stop() or restart()). */
   onUnexpectedExit(listener: (name: ServiceName, description: string) => void): void;
   /**
@@ -307,6 +310,31 @@ async function planStack(options: StackOptions, env: NodeJS.ProcessEnv, stateDir
   };
 }
 
+/** Every instance, by its own port (local/warm-up.ts says why not through the edge). */
+function warmUpTargets(ports: Ports): (WarmUpTarget & { name: string })[] {
+  return [
+    ...ports.weathers.map((p, i) => ({ name: weatherName(i), url: local(p.http), kind: 'weather-service' as const })),
+    ...ports.backends.map((p, i) => ({ name: backendName(i), url: local(p.http), kind: 'app-backend' as const })),
+  ];
+}
+
+/** WARM_UP_REQUESTS to each of `targets` before they count as ready (the start, a restart). */
+async function warmInstances(plan: Plan, targets: WarmUpTarget[]): Promise<WarmUpReport> {
+  const { warmUpRequests } = plan.runner;
+  if (warmUpRequests === 0 || targets.length === 0) return { instances: targets.length, requestsPerInstance: 0, statuses: {}, ms: 0 };
+  const started = Date.now();
+  const jwt = {
+    secret: plan.env.JWT_SECRET || localSecret({ LOCAL_STATE_DIR: plan.stateDir }, 'jwt-secret'),
+    issuer: resolveSetting(BACKEND_SETTINGS.specs.jwtIssuer, plan.env)!,
+  };
+  const serviceToken = plan.env.WEATHER_SERVICE_TOKEN || localSecret({ LOCAL_STATE_DIR: plan.stateDir }, 'weather-service-token');
+  const statuses = await warmUp(targets, { requests: warmUpRequests, edgeProof: plan.secrets.edgeProof, jwt, serviceToken, signal: plan.signal });
+  const answers = Object.entries(statuses).map(([status, n]) => `${n} × ${status}`);
+  const ms = Date.now() - started;
+  plan.progress(`warmed ${targets.length} instance(s) with ${warmUpRequests} requests each in ${ms} ms (${answers.join(', ')})`);
+  return { instances: targets.length, requestsPerInstance: warmUpRequests, statuses, ms };
+}
+
 /** A start that did not get healthy: its error, and the last error line each instance logged. */
 function diagnosed(err: Error, supervisor: Supervisor): Error {
   if (!/timed out/.test(err.message)) return err;
@@ -358,18 +386,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const dir of [plan.bundles.backend, plan.bundles.weather, dirname(plan.bundles.logHook)]) rmSync(dir, { recursive: true, force: true });
     releasePidFile(stateDir);
   };
+  let warmed: WarmUpReport;
   try {
     progress(`starting ${supervisor.table.map((spec) => spec.name).join(', ')}`);
     await supervisor.start(options.signal);
+    warmed = await warmInstances(plan, warmUpTargets(plan.ports));
   } catch (err) {
     const reported = diagnosed(err as Error, supervisor);
     await stop();
     throw reported;
   }
-  return runningStack(plan, supervisor, stop, Date.now() - started);
+  return runningStack(plan, supervisor, stop, Date.now() - started, warmed);
 }
 
-function runningStack(plan: Plan, supervisor: Supervisor, stop: () => Promise<void>, startupMs: number): Stack {
+function runningStack(plan: Plan, supervisor: Supervisor, stop: () => Promise<void>, startupMs: number, warmed: WarmUpReport): Stack {
   const urls = stackUrls(plan.ports);
   writePidFile(plan.stateDir, { urls: { ...urls } });
   const running = () => [...supervisor.running] as [ServiceName, { pid: number; logFile: string }][];
@@ -382,6 +412,7 @@ function runningStack(plan: Plan, supervisor: Supervisor, stop: () => Promise<vo
     statsLogin: plan.secrets.statsLogin,
     edgeProof: plan.secrets.edgeProof,
     startupMs,
+    warmUp: warmed,
     standInApiKey: plan.ports.standIn === undefined ? undefined : plan.openWeather.apiKey,
     onUnexpectedExit: (listener) => supervisor.onUnexpectedExit(listener as (name: string, description: string) => void),
     restart: async (name, env) => (pids[name] = await restartInPool(plan, supervisor, name, env)),
@@ -413,6 +444,8 @@ async function restartInPool(plan: Plan, supervisor: Supervisor, name: ServiceNa
     await setServerState(socket, pool, name, 'ready').catch(() => undefined); // its checks decide, as for any instance
     throw err;
   }
+  const target = warmUpTargets(plan.ports).filter((t) => t.name === name);
+  await warmInstances(plan, target).catch((err: Error) => plan.progress(`${name}: warm-up failed (${err.message}); its checks decide`));
   await restoreServer(socket, pool, name, ROLLING, plan.progress);
   return pid;
 }

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startStack } from '../../local/stack';
+import { haproxyMetric } from '../support/haproxy-metrics';
 import { eventually, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);
@@ -41,6 +42,22 @@ async function register() {
   const { access_token } = (await issued.json()) as { access_token: string };
   return { ...user, password, token: access_token };
 }
+
+// First in this file: nothing else has called the weather service yet.
+test('before healthy the runner warmed every instance on its own port: each answer one it expects, none through HAProxy', async () => {
+  const { warmUp } = stack;
+  const perInstance = Number(process.env.WARM_UP_REQUESTS);
+  expect(warmUp).toMatchObject({ instances: 4, requestsPerInstance: perInstance });
+  // 200 (health checks, the weather service's London), 401 (a token of no account), 404 (an unknown path): the edge
+  // proof and the client address were accepted; no 5xx.
+  expect(Object.keys(warmUp.statuses).map(Number).sort()).toEqual([200, 401, 404]);
+  expect(Object.values(warmUp.statuses).reduce((a, b) => a + b, 0)).toBe(4 * perInstance);
+  // HAProxy's weather pool has carried no request: the warm-up went to the instances themselves.
+  expect(await haproxyMetric(stack.urls.metrics, stack.statsLogin, 'haproxy_backend_http_requests_total', { proxy: 'weather_service' })).toBe(0);
+  // The weather services served London from their cache as the backend calls them (after at most one provider call).
+  const hits = stack.logLines('weather-service').filter((line) => line.event === 'weather.cache_hit' && line.city === 'london');
+  expect(hits.length).toBeGreaterThan(0);
+});
 
 test('the whole API flow works through HAProxy: register, token, users, user, weather, delete, then the old token is refused', async () => {
   const me = await register();

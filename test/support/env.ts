@@ -12,3 +12,5 @@ process.env.WEATHER_MISSES_PER_ADDRESS_PER_MINUTE ??= '1000';
 // Tests stand for the passing of time by ageing cache rows in the database: no instance may answer from its memory
 // meanwhile (test/weather/memory-cache.test.ts turns it on).
 process.env.WEATHER_MEMORY_CACHE_MS ??= '0';
+// Every stack a test starts warms its instances (local/warm-up.ts), briefly: the path is covered, the time is not spent.
+process.env.WARM_UP_REQUESTS ??= '20';
