@@ -76,15 +76,18 @@ export async function warmUp(targets: WarmUpTarget[], options: WarmUpOptions): P
     targets.map(async (target) => {
       const requests = warmUpRequests(target.kind, bearer, options.serviceToken);
       let next = 0;
+      const send = async () => {
+        const { path, headers } = requests[next++ % requests.length];
+        // What HAProxy adds to every request: the proof, and the client's address (the runner's own).
+        const edge = { [EDGE_PROOF_HEADER]: options.edgeProof, 'x-forwarded-for': '127.0.0.1' };
+        const res = await fetch(`${target.url}${path}`, { headers: { ...headers, ...edge } });
+        await res.arrayBuffer();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      };
+      // Each path once, one after the other (the first London lookup, the first database connection), then the rest.
+      while (next < Math.min(requests.length, options.requests)) await send();
       const worker = async () => {
-        while (next < options.requests && !options.signal?.aborted) {
-          const { path, headers } = requests[next++ % requests.length];
-          // What HAProxy adds to every request: the proof, and the client's address (the runner's own).
-          const edge = { [EDGE_PROOF_HEADER]: options.edgeProof, 'x-forwarded-for': '127.0.0.1' };
-          const res = await fetch(`${target.url}${path}`, { headers: { ...headers, ...edge } });
-          await res.arrayBuffer();
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        }
+        while (next < options.requests && !options.signal?.aborted) await send();
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
     }),

@@ -122,14 +122,16 @@ export async function packagedServices(out: string) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     JWT_SECRET: randomBytes(32).toString('base64url'),
-    WEATHER_SERVICE_URL: 'http://127.0.0.1:9',
+    DEVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'),
     OPENWEATHER_API_KEY: 'cold-start',
     OPENWEATHER_BASE_URL: 'http://127.0.0.1:9',
     NODE_EXTRA_CA_CERTS: caFile,
   };
-  delete env.LOCAL_STATE_DIR;
+  // The local runner's settings must not reach a deployed template; the weather stack's exports come as imports.
+  for (const local of ['LOCAL_STATE_DIR', 'WEATHER_SERVICE_URL', 'EDGE_PROOF_SECRET', 'WEATHER_BACKEND_ROLE_ARN', 'API_WAF']) delete env[local];
+  const imports = { 'weather-service-ci-api-id': 'coldstart', 'weather-service-ci-url': 'http://127.0.0.1:9' };
   return Promise.all([
-    packageService(ROOT, join(out, 'backend'), 'ci', { ...env, DATABASE_URL: nowhere }),
+    packageService(ROOT, join(out, 'backend'), 'ci', { ...env, DATABASE_URL: nowhere }, { imports }),
     packageService(join(ROOT, 'functions', 'weather'), join(out, 'weather'), 'ci', { ...env, WEATHER_DATABASE_URL: nowhere }),
   ]);
 }
