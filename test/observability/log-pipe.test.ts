@@ -47,20 +47,20 @@ describe("the runner's log pipe", () => {
     expect(logged.map((line) => JSON.parse(line).n)).toEqual(Array.from({ length: 6_000 }, (_, n) => n));
   });
 
-  test('a trickle reaches the file within the longest wait, and the pipe leaves nothing in the log folder', async () => {
-    const proc = new ManagedProcess('trickle', process.execPath, ['-e', writer(20, 1, 25)], {
-      cwd: ROOT,
-      env: process.env,
-      logDir: dir,
-      logs: 'files',
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // While it runs, the lines written so far (one every 25 ms) are already in the file, not held back.
-    const soFar = readFileSync(join(dir, 'trickle.log'), 'utf8').split('\n').filter(Boolean).length;
-    expect(soFar).toBeGreaterThanOrEqual(3);
+  test('a trickle reaches the file while the child runs, and the pipe leaves nothing in the log folder', async () => {
+    // 40 lines, one every 25 ms: about a second of writing, far longer than the reader's longest wait (50 ms).
+    const proc = new ManagedProcess('trickle', process.execPath, ['-e', writer(40, 1, 25)], { cwd: ROOT, env: process.env, logDir: dir, logs: 'files' });
+    const lines = () => readFileSync(join(dir, 'trickle.log'), 'utf8').split('\n').filter(Boolean).length;
+    // Lines written so far are in the file before the child ends: they are not held back until its exit.
+    let seenWhileRunning = 0;
+    while (proc.running && seenWhileRunning < 3) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (proc.running) seenWhileRunning = lines();
+    }
+    expect(seenWhileRunning).toBeGreaterThanOrEqual(3);
     expect(readdirSync(dir).sort()).toEqual(['trickle.log', 'trickle.stderr.log']);
     await proc.exited;
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(readFileSync(join(dir, 'trickle.log'), 'utf8').split('\n').filter(Boolean)).toHaveLength(20);
+    expect(lines()).toBe(40);
   });
 });
