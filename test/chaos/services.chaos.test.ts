@@ -2,13 +2,13 @@
 // garbage), the weather service itself (frozen, then killed by its pid), and one backend instance killed under
 // load. Cached cities stay served (stale), the rest answers 503/504 in time, the upstream sees no retry storm,
 // the rest of the API never notices, and a restarted instance rejoins.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { isAlive, signalGroup } from '../../local/processes';
 import type { StandInMode, StandInStats } from '../../local/services/standin';
 import { LEAK } from '../support/hostile';
 import { serverState } from '../support/haproxy-metrics';
-import { eventually, startTestStack, type TestStack } from '../support/stack';
+import { eventually, registerThroughApi, startTestStack, type TestStack } from '../support/stack';
 import { sleep, startTraffic, tally, timedFetch, type Sample, type TrafficRequest } from '../support/traffic';
 
 jest.setTimeout(600_000);
@@ -68,16 +68,7 @@ beforeAll(async () => {
       WEATHER_CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS),
     },
   });
-  const username = `svc_${randomBytes(5).toString('hex')}`;
-  const password = `pw-${randomBytes(8).toString('hex')}`;
-  const created = await fetch(`${stack.urls.api}/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  expect(created.status).toBe(201);
-  const issued = await fetch(`${stack.urls.api}/token`, { method: 'POST', body: new URLSearchParams({ username, password }) });
-  me = { id: ((await created.json()) as { id: string }).id, username, password, token: ((await issued.json()) as { access_token: string }).access_token };
+  me = await registerThroughApi(stack.urls.api, 'svc');
 });
 
 afterAll(async () => {

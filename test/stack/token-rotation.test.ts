@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { uniqueCity } from '../support/weather';
-import { startTestStack, type TestStack } from '../support/stack';
+import { registerThroughApi, startTestStack, type TestStack } from '../support/stack';
 import { startTraffic, tally, type Sample, type TrafficRequest } from '../support/traffic';
 
 jest.setTimeout(600_000);
@@ -23,17 +23,7 @@ const cities = [uniqueCity('Rotaville'), uniqueCity('Rotaville'), uniqueCity('Ro
 let users: { authorization: string }[];
 
 async function register(): Promise<{ authorization: string }> {
-  const username = `rot_${randomBytes(5).toString('hex')}`;
-  const password = `pw-${randomBytes(8).toString('hex')}`;
-  const created = await fetch(`${stack.urls.api}/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  expect(created.status).toBe(201);
-  const issued = await fetch(`${stack.urls.api}/token`, { method: 'POST', body: new URLSearchParams({ username, password }) });
-  expect(issued.status).toBe(200);
-  return { authorization: `Bearer ${((await issued.json()) as { access_token: string }).access_token}` };
+  return { authorization: `Bearer ${(await registerThroughApi(stack.urls.api, 'rot')).token}` };
 }
 
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 // The per-caller quotas on provider calls in the running stack: HAProxy → two backends → the loopback balancer →
 // two weather replicas sharing weather_db. The client address is the one HAProxy saw (a loopback address of this
 // file's own, so other test files' lookups from 127.0.0.1 never count against it).
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { request } from 'node:http';
 import { closeDatabases, weatherDatabase } from '../../functions/weather/deps';
-import { startTestStack, type TestStack } from '../support/stack';
+import { registerThroughApi, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);
 
@@ -50,20 +50,7 @@ function get(path: string, token: string, from: string): Promise<Answer> {
   });
 }
 
-async function register(): Promise<{ id: string; token: string }> {
-  const username = `quota_${randomBytes(5).toString('hex')}`;
-  const password = `pw-${randomBytes(8).toString('hex')}`;
-  const created = await fetch(`${stack.urls.api}/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  expect(created.status).toBe(201);
-  const { id } = (await created.json()) as { id: string };
-  const issued = await fetch(`${stack.urls.api}/token`, { method: 'POST', body: new URLSearchParams({ username, password }) });
-  expect(issued.status).toBe(200);
-  return { id, token: ((await issued.json()) as { access_token: string }).access_token };
-}
+const register = () => registerThroughApi(stack.urls.api, 'quota');
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const madeUpCity = () => `Quotaville ${Array.from({ length: 10 }, () => LETTERS[randomInt(26)]).join('')}`;

@@ -1,5 +1,6 @@
 // Starts the real stack (local/stack.ts) for a test file: free ports, its own state and log dirs, and by
 // default the run's embedded Postgres as an "external" database (pass embeddedPostgres to start its own).
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,4 +72,20 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A new account through the stack's API (POST /register, then POST /token with a form), as a client makes one. */
+export async function registerThroughApi(api: string, prefix: string): Promise<{ id: string; username: string; password: string; token: string }> {
+  const username = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const password = `pw-${randomBytes(8).toString('hex')}`;
+  const created = await fetch(`${api}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  expect(created.status).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  const issued = await fetch(`${api}/token`, { method: 'POST', body: new URLSearchParams({ username, password }) });
+  expect(issued.status).toBe(200);
+  return { id, username, password, token: ((await issued.json()) as { access_token: string }).access_token };
 }
